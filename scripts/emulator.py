@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""The project's AWS emulator: moto server on loopback, wrapped in a small WSGI layer.
+
+The layer adds what the tests and the benchmark need and moto lacks:
+  - a fixed added latency per request (--latency-ms), for the benchmark's depth figure;
+  - fault injection: POST /_baseline/faults with a JSON list of
+    {"region": "eu-west-1", "service": "ec2", "code": "UnauthorizedOperation", "status": 403}
+    makes every matching request fail with that error (service and region are read from
+    the request's SigV4 credential scope; a missing key matches anything);
+  - a request log: GET /_baseline/requests lists every AWS request seen
+    ({"method", "service", "region", "action", "path"}); DELETE empties it.
+
+It binds 127.0.0.1 only, on the given port (0: a free one), and prints
+"listening on PORT" once it accepts connections.
+"""
+
+import argparse
+import io
+import json
+import re
+import sys
+import threading
+import time
+from urllib.parse import parse_qs
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+class Layer:
+    def __init__(self, app, latency_ms):
+        self.app = app
+        self.latency = latency_ms / 1000.0
+        self.faults = []
+        self.requests = []
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_baseline/"):
+            return self.control(environ, start_response, path)
+        if self.latency:
+            time.sleep(self.latency)
+        if path.startswith("/moto-api"):
+            return self.app(environ, start_response)
+
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        m = SCOPE.search(auth)
+        region, service = (m.group(1), m.group(2)) if m else (None, None)
+        action = None
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            action = target.split(".")[-1]
+        else:
+            for source in (environ.get("QUERY_STRING", ""), body.decode("utf-8", "replace")):
+                found = parse_qs(source).get("Action")
+                if found:
+                    action = found[0]
+                    break
+        record = {
+            "method": environ.get("REQUEST_METHOD"),
+            "service": service,
+            "region": region,
+            "action": action,
+            "path": path,
+        }
+        with self.lock:
+            self.requests.append(record)
+            faults = list(self.faults)
+        for f in faults:
+            if f.get("region", region) == region and f.get("service", service) == service:
+                return self.fail(start_response, f, service)
+        return self.app(environ, start_response)
+
+    def fail(self, start_response, fault, service):
+        code = fault.get("code", "AccessDenied")
+        status = int(fault.get("status", 403))
+        message = fault.get("message", "injected by the test harness")
+        if service in ("ec2",):
+            body = (
+                f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
+                f"</Error></Errors><RequestID>injected</RequestID></Response>"
+            )
+            ctype = "text/xml"
+        elif service in ("iam", "sts"):
+            body = (
+                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                f"<Message>{message}</Message></Error><RequestId>injected</RequestId></ErrorResponse>"
+            )
+            ctype = "text/xml"
+        elif service in ("s3",):
+            body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+            ctype = "application/xml"
+        else:
+            body = json.dumps({"__type": code, "message": message})
+            ctype = "application/x-amz-json-1.1"
+        start_response(
+            f"{status} Injected",
+            [("Content-Type", ctype), ("x-amzn-errortype", code), ("Content-Length", str(len(body)))],
+        )
+        return [body.encode()]
+
+    def control(self, environ, start_response, path):
+        method = environ.get("REQUEST_METHOD")
+        payload = None
+        if path == "/_baseline/faults" and method == "POST":
+            raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            with self.lock:
+                self.faults = json.loads(raw or b"[]")
+            payload = self.faults
+        elif path == "/_baseline/requests" and method == "GET":
+            with self.lock:
+                payload = list(self.requests)
+        elif path == "/_baseline/requests" and method == "DELETE":
+            with self.lock:
+                self.requests.clear()
+            payload = []
+        else:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"unknown control path"]
+        data = json.dumps(payload).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server(
+        "127.0.0.1",
+        args.port,
+        Layer(app, args.latency_ms),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+    print(f"listening on {server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,321 @@
+//! The gateway to AWS: one loaded `SdkConfig`, an HTTP client that bounds and counts
+//! requests, clients per region, the account identity and the enabled regions.
+
+use crate::error::{AwsError, Error, aws_err};
+use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDns, ResolveDnsError};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::Semaphore;
+
+/// How to reach AWS: what the command line and the environment say.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// The most AWS requests in flight at once, over the whole run.
+    pub concurrency: usize,
+    /// Attempts per request, including the first (the SDK's standard retry mode).
+    pub max_attempts: u32,
+}
+
+/// A loaded SDK configuration and the request limiter every client shares.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub sdk: SdkConfig,
+    requests: Arc<AtomicU64>,
+}
+
+impl Session {
+    pub async fn connect(opts: &ConnectOptions) -> Result<Session, Error> {
+        let requests = Arc::new(AtomicU64::new(0));
+        let host = opts
+            .endpoint_url
+            .as_deref()
+            .map(endpoint_host)
+            .transpose()?;
+        let base = base_client(host);
+        let http = SharedHttpClient::new(LimitedClient {
+            inner: base,
+            permits: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+            requests: requests.clone(),
+        });
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts.max(1)));
+        if let Some(profile) = &opts.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &opts.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &opts.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let sdk = loader.load().await;
+        Ok(Session { sdk, requests })
+    }
+
+    /// Requests sent so far (every attempt counts).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn configured_region(&self) -> Option<String> {
+        self.sdk.region().map(|r| r.to_string())
+    }
+
+    /// The account id and partition of the caller, and the regions the account can use.
+    pub async fn discover(&self, home_region: &str) -> Result<Discovery, Error> {
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&self.sdk)
+                .region(Region::new(home_region.to_owned()))
+                .build(),
+        );
+        let ec2 = self.ec2(home_region);
+        let (identity, regions) = tokio::join!(
+            sts.get_caller_identity().send(),
+            ec2.describe_regions().all_regions(true).send()
+        );
+        let identity = identity
+            .map_err(aws_err("sts:GetCallerIdentity"))
+            .map_err(Error::Identity)?;
+        let account = identity.account().unwrap_or_default().to_owned();
+        let arn = identity.arn().unwrap_or_default();
+        let partition = arn.split(':').nth(1).unwrap_or("aws").to_owned();
+        if account.is_empty() {
+            return Err(Error::Identity(AwsError::invalid_response(
+                "sts:GetCallerIdentity",
+                "the answer has no account id",
+            )));
+        }
+        let regions = regions
+            .map_err(aws_err("ec2:DescribeRegions"))
+            .map_err(Error::Regions)?;
+        let regions = regions
+            .regions()
+            .iter()
+            .filter_map(|r| {
+                let name = r.region_name()?.to_owned();
+                let enabled = !matches!(r.opt_in_status(), Some("not-opted-in"));
+                Some(AccountRegion { name, enabled })
+            })
+            // A real account never sees another partition's regions; an emulator may.
+            .filter(|r| partition_of(&r.name) == partition)
+            .collect();
+        Ok(Discovery {
+            account,
+            partition,
+            regions,
+        })
+    }
+
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_owned()))
+                .build(),
+        )
+    }
+
+    pub fn iam(&self, region: &str) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_owned()))
+                .build(),
+        )
+    }
+
+    pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::from_conf(
+            aws_sdk_kms::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_owned()))
+                .build(),
+        )
+    }
+
+    pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
+        aws_sdk_s3control::Client::from_conf(
+            aws_sdk_s3control::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_owned()))
+                .build(),
+        )
+    }
+}
+
+/// What the account looks like before anything is observed.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    pub account: String,
+    pub partition: String,
+    pub regions: Vec<AccountRegion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRegion {
+    pub name: String,
+    /// False for an opt-in region the account has not opted into.
+    pub enabled: bool,
+}
+
+/// The partition a region belongs to, from its name.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eusc-") {
+        "aws-eusc"
+    } else {
+        "aws"
+    }
+}
+
+fn base_client(endpoint_host: Option<String>) -> SharedHttpClient {
+    let builder = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+    match endpoint_host {
+        Some(host) => builder.build_with_resolver(EndpointResolver {
+            host: Arc::new(host),
+        }),
+        None => builder.build_https(),
+    }
+}
+
+fn endpoint_host(url: &str) -> Result<String, Error> {
+    let bad = |reason: &str| Error::Endpoint {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| bad("it must start with http:// or https://"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return Err(bad("it has no host"));
+    }
+    Ok(host.to_owned())
+}
+
+/// Resolves the endpoint override's host and every sub-domain of it to the host's address.
+///
+/// Some APIs put the account id in the host name (S3 Control: `<account>.<endpoint>`);
+/// against a local emulator on `127.0.0.1` that name resolves nowhere without this.
+#[derive(Debug, Clone)]
+struct EndpointResolver {
+    host: Arc<String>,
+}
+
+impl ResolveDns for EndpointResolver {
+    fn resolve_dns<'a>(&'a self, name: &'a str) -> DnsFuture<'a> {
+        let target = if name == self.host.as_str() || name.ends_with(&format!(".{}", self.host)) {
+            self.host.as_str()
+        } else {
+            name
+        };
+        if let Ok(ip) = target.parse::<IpAddr>() {
+            return DnsFuture::ready(Ok(vec![ip]));
+        }
+        let target = target.to_owned();
+        DnsFuture::new(async move {
+            let addrs = tokio::net::lookup_host((target.as_str(), 0))
+                .await
+                .map_err(ResolveDnsError::new)?;
+            Ok(addrs.map(|a| a.ip()).collect())
+        })
+    }
+}
+
+/// Wraps the HTTP client so that at most `permits` requests are in flight over the whole
+/// run, whatever the number of regions and controls, and counts them.
+#[derive(Debug)]
+struct LimitedClient {
+    inner: SharedHttpClient,
+    permits: Arc<Semaphore>,
+    requests: Arc<AtomicU64>,
+}
+
+impl HttpClient for LimitedClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(LimitedConnector {
+            inner: self.inner.http_connector(settings, components),
+            permits: self.permits.clone(),
+            requests: self.requests.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct LimitedConnector {
+    inner: SharedHttpConnector,
+    permits: Arc<Semaphore>,
+    requests: Arc<AtomicU64>,
+}
+
+impl HttpConnector for LimitedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let inner = self.inner.clone();
+        let permits = self.permits.clone();
+        let requests = self.requests.clone();
+        HttpConnectorFuture::new(async move {
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore is never closed");
+            requests.fetch_add(1, Ordering::Relaxed);
+            inner.call(request).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_host_parses_common_forms() {
+        assert_eq!(endpoint_host("http://127.0.0.1:5000").unwrap(), "127.0.0.1");
+        assert_eq!(endpoint_host("https://localhost/x").unwrap(), "localhost");
+        assert_eq!(endpoint_host("http://[::1]:5000").unwrap(), "::1");
+        assert!(endpoint_host("127.0.0.1:5000").is_err());
+    }
+
+    #[tokio::test]
+    async fn subdomains_of_the_endpoint_resolve_to_it() {
+        let r = EndpointResolver {
+            host: Arc::new("127.0.0.1".into()),
+        };
+        let ips = r.resolve_dns("123456789012.127.0.0.1").await.unwrap();
+        assert_eq!(ips, vec!["127.0.0.1".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn partitions_follow_region_prefixes() {
+        assert_eq!(partition_of("eu-west-1"), "aws");
+        assert_eq!(partition_of("cn-north-1"), "aws-cn");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+    }
+}

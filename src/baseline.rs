@@ -1,0 +1,388 @@
+//! The TOML baseline: what the account should look like.
+//!
+//! Parsing is strict: unknown keys, wrong types and out-of-range values are errors that
+//! name the file, the line and column, the key, and what is allowed. Nothing here talks
+//! to AWS, so a bad file never causes an AWS call.
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A loaded, validated baseline.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// `"all"` (every region enabled in the account) or a list of region names.
+    #[serde(default)]
+    pub regions: Regions,
+    #[serde(default)]
+    pub exclude_regions: Vec<RegionName>,
+    /// Where account-wide resources live; default: the configured region.
+    pub home_region: Option<RegionName>,
+    pub password_policy: Option<PasswordPolicyConfig>,
+    pub ebs_encryption: Option<EbsEncryptionConfig>,
+    pub s3_block_public_access: Option<S3BlockPublicAccessConfig>,
+    pub default_vpc: Option<DefaultVpcConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Regions {
+    #[default]
+    All,
+    List(Vec<RegionName>),
+}
+
+/// The IAM account password policy. A field left out keeps its live value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicyConfig {
+    pub enabled: bool,
+    pub minimum_length: Option<Bounded<6, 128>>,
+    pub require_uppercase: Option<bool>,
+    pub require_lowercase: Option<bool>,
+    pub require_numbers: Option<bool>,
+    pub require_symbols: Option<bool>,
+    pub reuse_prevention: Option<Bounded<1, 24>>,
+    pub max_age_days: Option<Bounded<1, 1095>>,
+    pub allow_users_to_change: Option<bool>,
+    pub hard_expiry: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EbsEncryptionConfig {
+    pub enabled: bool,
+    /// A key id, key ARN, alias name (`alias/x`) or alias ARN; default: the AWS-managed key.
+    pub kms_key_id: Option<KmsKeyRef>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3BlockPublicAccessConfig {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultVpcConfig {
+    pub enabled: bool,
+    /// Delete unused default VPCs. Default false: only report them.
+    #[serde(default)]
+    pub delete: bool,
+}
+
+impl Baseline {
+    /// Reads and validates a baseline file.
+    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses baseline text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
+        let at = |span: Option<std::ops::Range<usize>>, key: String, message: String| {
+            let (line, column) = span.map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            BaselineError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                key,
+                message,
+            }
+        };
+        let de = toml::de::Deserializer::parse(text)
+            .map_err(|e| at(e.span(), String::new(), e.message().to_owned()))?;
+        let baseline: Baseline = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            at(
+                inner.span(),
+                if key == "." { String::new() } else { key },
+                inner.message().to_owned(),
+            )
+        })?;
+        Ok(baseline)
+    }
+
+    /// A short hash of the file's meaning, for reports.
+    pub fn digest(text: &str) -> String {
+        let hash = Sha256::digest(text.as_bytes());
+        hash.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("cannot read the baseline {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: {}{message}", path.display(), if key.is_empty() { String::new() } else { format!("{key}: ") })]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key: String,
+        message: String,
+    },
+}
+
+/// An integer that must lie in `MIN..=MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Bounded<const MIN: u32, const MAX: u32>(pub u32);
+
+impl<const MIN: u32, const MAX: u32> Bounded<MIN, MAX> {
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Bounded<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<const MIN: u32, const MAX: u32>;
+        impl<const MIN: u32, const MAX: u32> Visitor<'_> for V<MIN, MAX> {
+            type Value = Bounded<MIN, MAX>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "an integer from {MIN} to {MAX}")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                match u32::try_from(v) {
+                    Ok(n) if (MIN..=MAX).contains(&n) => Ok(Bounded(n)),
+                    _ => Err(E::custom(format!(
+                        "{v} is out of range: expected an integer from {MIN} to {MAX}"
+                    ))),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+        }
+        d.deserialize_i64(V::<MIN, MAX>)
+    }
+}
+
+/// A region name known to exist in some AWS partition.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RegionName(pub String);
+
+impl RegionName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RegionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Every region AWS has announced, across partitions. A name outside this list is almost
+/// always a typo; refusing it is better than silently targeting nothing.
+pub const KNOWN_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "cn-north-1",
+    "cn-northwest-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "eusc-de-east-1",
+];
+
+impl<'de> Deserialize<'de> for RegionName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if KNOWN_REGIONS.contains(&s.as_str()) {
+            Ok(RegionName(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "unknown region {s:?}: expected an AWS region name such as \"us-east-1\" or \"eu-west-1\""
+            )))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Regions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Regions;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"all\" or a list of region names")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Regions, E> {
+                if v == "all" {
+                    Ok(Regions::All)
+                } else {
+                    Err(E::custom(format!(
+                        "invalid value {v:?}: expected \"all\" or a list of region names"
+                    )))
+                }
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Regions, A::Error> {
+                let mut list = Vec::new();
+                while let Some(r) = seq.next_element::<RegionName>()? {
+                    list.push(r);
+                }
+                Ok(Regions::List(list))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A reference to a KMS key, checked for shape (not existence) when the file is read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct KmsKeyRef(pub String);
+
+impl<'de> Deserialize<'de> for KmsKeyRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let is_alias = s
+            .strip_prefix("alias/")
+            .is_some_and(|n| !n.is_empty() && !n.starts_with("aws/"));
+        let is_arn = s.starts_with("arn:") && (s.contains(":key/") || s.contains(":alias/"));
+        let is_id = s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        let is_mrk = s.starts_with("mrk-") && s.len() > 4;
+        if is_alias || is_arn || is_id || is_mrk {
+            Ok(KmsKeyRef(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "invalid KMS key {s:?}: expected a key id, a key ARN, \"alias/<name>\" of a customer key, or an alias ARN (leave it out for the AWS-managed key)"
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Baseline, BaselineError> {
+        Baseline::parse(text, Path::new("b.toml"))
+    }
+
+    #[test]
+    fn an_empty_file_targets_all_regions_and_no_control() {
+        let b = parse("").unwrap();
+        assert_eq!(b.regions, Regions::All);
+        assert!(b.password_policy.is_none());
+    }
+
+    #[test]
+    fn unknown_keys_name_line_column_and_the_allowed_keys() {
+        let err = parse("[password_policy]\nenabled = true\nminimum_lenght = 14\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("b.toml:3:1: password_policy.minimum_lenght: unknown field `minimum_lenght`"),
+            "{msg}"
+        );
+        assert!(msg.contains("minimum_length"), "{msg}");
+    }
+
+    #[test]
+    fn out_of_range_values_say_the_range() {
+        let err = parse("[password_policy]\nenabled = true\nminimum_length = 5\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "b.toml:3:18: password_policy.minimum_length: 5 is out of range: expected an integer from 6 to 128"
+        );
+    }
+
+    #[test]
+    fn wrong_types_say_what_was_expected() {
+        let err = parse("[ebs_encryption]\nenabled = \"yes\"\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("b.toml:2:11: ebs_encryption.enabled: invalid type: string \"yes\", expected a boolean"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_regions_are_refused_where_they_stand() {
+        let err = parse("regions = [\"us-east-1\", \"eu-wst-1\"]\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("b.toml:1:11: regions[1]: "), "{msg}");
+        assert!(msg.contains("unknown region \"eu-wst-1\""), "{msg}");
+        let err = parse("home_region = \"mars-1\"\n").unwrap_err();
+        assert!(err.to_string().contains("unknown region \"mars-1\""));
+    }
+
+    #[test]
+    fn regions_accept_all_or_a_list() {
+        assert_eq!(parse("regions = \"all\"").unwrap().regions, Regions::All);
+        assert_eq!(
+            parse("regions = [\"eu-west-1\"]").unwrap().regions,
+            Regions::List(vec![RegionName("eu-west-1".into())])
+        );
+        assert!(parse("regions = \"some\"").is_err());
+    }
+
+    #[test]
+    fn enabled_is_required_in_each_table() {
+        let err = parse("[s3_block_public_access]\n").unwrap_err();
+        assert!(err.to_string().contains("missing field `enabled`"), "{err}");
+    }
+
+    #[test]
+    fn kms_key_references_are_checked_for_shape() {
+        assert!(parse("[ebs_encryption]\nenabled = true\nkms_key_id = \"alias/logs\"").is_ok());
+        assert!(parse("[ebs_encryption]\nenabled = true\nkms_key_id = \"1234abcd-12ab-34cd-56ef-1234567890ab\"").is_ok());
+        let err = parse("[ebs_encryption]\nenabled = true\nkms_key_id = \"my key\"").unwrap_err();
+        assert!(err.to_string().contains("invalid KMS key"), "{err}");
+    }
+
+    #[test]
+    fn default_vpc_deletion_is_off_unless_asked_for() {
+        let b = parse("[default_vpc]\nenabled = true\n").unwrap();
+        assert!(!b.default_vpc.unwrap().delete);
+    }
+}

@@ -1,0 +1,228 @@
+//! The controls: one module per baseline setting, each with a thin `observe` (SDK output
+//! to a plain struct), a pure `plan(desired, observed)` and an `apply` per operation.
+//!
+//! Adding a control: a new module implementing [`Control`], one line in [`registry`], its
+//! table in `baseline.rs`, and a page in `docs/`.
+
+use crate::aws::Session;
+use crate::baseline::Baseline;
+use crate::error::AwsError;
+use crate::plan::{Action, Change, Operation};
+use futures::future::BoxFuture;
+use serde_json::Value;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+pub mod default_vpc;
+pub mod ebs_encryption;
+pub mod password_policy;
+pub mod s3_block_public_access;
+
+/// Every control, in the order their changes are applied within one region.
+pub fn registry() -> Vec<Arc<dyn DynControl>> {
+    vec![
+        register::<password_policy::PasswordPolicy>(),
+        register::<s3_block_public_access::S3BlockPublicAccess>(),
+        register::<ebs_encryption::EbsEncryption>(),
+        register::<default_vpc::DefaultVpc>(),
+    ]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One setting for the whole account, observed and changed in the home region.
+    Account,
+    /// One setting per target region.
+    Regional,
+}
+
+/// What a control works on: the account, and the region of this target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub session: Arc<Session>,
+    pub account: String,
+    pub partition: String,
+    pub home_region: String,
+    pub region: String,
+}
+
+/// A change a control proposes, with the typed operation that carries it out.
+#[derive(Debug, Clone)]
+pub struct Proposal<Op> {
+    pub address: String,
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub reason: Option<String>,
+    pub op: Option<Op>,
+}
+
+impl<Op> Proposal<Op> {
+    pub fn new(address: String, action: Action) -> Self {
+        Proposal {
+            address,
+            action,
+            before: None,
+            after: None,
+            reason: None,
+            op: None,
+        }
+    }
+    pub fn before(mut self, v: Value) -> Self {
+        self.before = Some(v);
+        self
+    }
+    pub fn after(mut self, v: Value) -> Self {
+        self.after = Some(v);
+        self
+    }
+    pub fn reason(mut self, r: impl Into<String>) -> Self {
+        self.reason = Some(r.into());
+        self
+    }
+    pub fn op(mut self, op: Op) -> Self {
+        self.op = Some(op);
+        self
+    }
+}
+
+/// How an applied operation ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    /// The live state already had it (another run won a race): nothing was changed.
+    AlreadyDone,
+}
+
+/// One baseline setting.
+pub trait Control: Send + Sync + 'static {
+    /// The baseline table's name, for example `password_policy`.
+    const NAME: &'static str;
+    const SCOPE: Scope;
+    type Desired: Send + Sync + 'static;
+    type Observed: Send + 'static;
+    type Op: Send + Sync + 'static;
+
+    /// The desired state, or None when the baseline leaves the control out or disables it.
+    fn desired(baseline: &Baseline) -> Option<Self::Desired>;
+
+    fn observe(
+        target: &Target,
+        desired: &Self::Desired,
+    ) -> impl Future<Output = Result<Self::Observed, AwsError>> + Send;
+
+    /// Pure: the same inputs always give the same proposals.
+    fn plan(
+        desired: &Self::Desired,
+        observed: &Self::Observed,
+        region: &str,
+    ) -> Vec<Proposal<Self::Op>>;
+
+    fn apply(
+        target: &Target,
+        op: &Self::Op,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
+}
+
+/// A control with its types erased, as the engine sees it.
+pub trait DynControl: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn scope(&self) -> Scope;
+    fn enabled(&self, baseline: &Baseline) -> bool;
+    fn plan_target<'a>(
+        &'a self,
+        baseline: &'a Baseline,
+        target: &'a Target,
+    ) -> BoxFuture<'a, Result<Vec<Change>, AwsError>>;
+    fn apply_change<'a>(
+        &'a self,
+        target: &'a Target,
+        change: &'a Change,
+    ) -> BoxFuture<'a, Result<Applied, AwsError>>;
+}
+
+struct Registered<C>(PhantomData<fn() -> C>);
+
+fn register<C: Control>() -> Arc<dyn DynControl> {
+    Arc::new(Registered::<C>(PhantomData))
+}
+
+impl<C: Control> DynControl for Registered<C> {
+    fn name(&self) -> &'static str {
+        C::NAME
+    }
+
+    fn scope(&self) -> Scope {
+        C::SCOPE
+    }
+
+    fn enabled(&self, baseline: &Baseline) -> bool {
+        C::desired(baseline).is_some()
+    }
+
+    fn plan_target<'a>(
+        &'a self,
+        baseline: &'a Baseline,
+        target: &'a Target,
+    ) -> BoxFuture<'a, Result<Vec<Change>, AwsError>> {
+        Box::pin(async move {
+            let Some(desired) = C::desired(baseline) else {
+                return Ok(Vec::new());
+            };
+            let observed = C::observe(target, &desired).await?;
+            let region = (C::SCOPE == Scope::Regional).then(|| target.region.clone());
+            Ok(C::plan(&desired, &observed, &target.region)
+                .into_iter()
+                .map(|p| Change {
+                    address: p.address,
+                    control: C::NAME,
+                    region: region.clone(),
+                    action: p.action,
+                    before: p.before,
+                    after: p.after,
+                    reason: p.reason,
+                    operation: p.op.map(|op| Operation(Arc::new(op))),
+                })
+                .collect())
+        })
+    }
+
+    fn apply_change<'a>(
+        &'a self,
+        target: &'a Target,
+        change: &'a Change,
+    ) -> BoxFuture<'a, Result<Applied, AwsError>> {
+        Box::pin(async move {
+            let op = change
+                .operation
+                .as_ref()
+                .and_then(|o| o.0.downcast_ref::<C::Op>())
+                .ok_or_else(|| {
+                    AwsError::invalid_response(
+                        C::NAME,
+                        "the change carries no operation of this control",
+                    )
+                })?;
+            C::apply(target, op).await
+        })
+    }
+}
+
+impl Target {
+    pub fn ec2(&self) -> aws_sdk_ec2::Client {
+        self.session.ec2(&self.region)
+    }
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        self.session.iam(&self.region)
+    }
+    pub fn s3control(&self) -> aws_sdk_s3control::Client {
+        self.session.s3control(&self.region)
+    }
+}
+
+impl Target {
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        self.session.kms(&self.region)
+    }
+}

@@ -1,0 +1,249 @@
+//! The engine: learns the account and its regions, then observes and plans every
+//! (control × region) target concurrently, and applies planned changes. A failing target
+//! is recorded and never stops the others.
+
+use crate::aws::{AccountRegion, Session};
+use crate::baseline::{Baseline, Regions};
+use crate::controls::{Applied, DynControl, Scope, Target};
+use crate::error::Error;
+use crate::plan::{AppliedChange, Change, Failure, Outcome, Plan, RegionStatus};
+use indicatif::ProgressBar;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+/// The account being worked on, shared by every target.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub session: Arc<Session>,
+    pub account: String,
+    pub partition: String,
+    pub home_region: String,
+    pub regions: Vec<RegionStatus>,
+}
+
+impl Context {
+    /// Learns the account id, partition and regions (one round trip, two calls at once).
+    pub async fn discover(session: Arc<Session>, baseline: &Baseline) -> Result<Context, Error> {
+        let home_region = baseline
+            .home_region
+            .as_ref()
+            .map(|r| r.0.clone())
+            .or_else(|| session.configured_region())
+            .ok_or(Error::NoRegion)?;
+        let found = session.discover(&home_region).await?;
+        let regions = select_regions(baseline, &found.regions, &found.partition);
+        Ok(Context {
+            session,
+            account: found.account,
+            partition: found.partition,
+            home_region,
+            regions,
+        })
+    }
+
+    fn target(&self, region: &str) -> Target {
+        Target {
+            session: self.session.clone(),
+            account: self.account.clone(),
+            partition: self.partition.clone(),
+            home_region: self.home_region.clone(),
+            region: region.to_owned(),
+        }
+    }
+
+    pub fn target_regions(&self) -> impl Iterator<Item = &str> {
+        self.regions
+            .iter()
+            .filter(|r| r.targeted)
+            .map(|r| r.name.as_str())
+    }
+
+    fn target_of(&self, control: &dyn DynControl, region: Option<&str>) -> Target {
+        match control.scope() {
+            Scope::Account => self.target(&self.home_region),
+            Scope::Regional => self.target(region.unwrap_or(&self.home_region)),
+        }
+    }
+}
+
+/// Which of the account's regions the baseline targets, and why the others are skipped.
+pub fn select_regions(
+    baseline: &Baseline,
+    account: &[AccountRegion],
+    partition: &str,
+) -> Vec<RegionStatus> {
+    let excluded = |name: &str| baseline.exclude_regions.iter().any(|r| r.as_str() == name);
+    let status = |name: &str, enabled: Option<bool>| {
+        let reason = match enabled {
+            _ if excluded(name) => Some("excluded by exclude_regions".to_owned()),
+            Some(true) => None,
+            Some(false) => Some("opt-in region not enabled in this account".to_owned()),
+            None => Some(format!(
+                "not a region of this account (partition {partition})"
+            )),
+        };
+        RegionStatus {
+            name: name.to_owned(),
+            targeted: reason.is_none(),
+            reason,
+        }
+    };
+    let mut out: Vec<RegionStatus> = match &baseline.regions {
+        Regions::All => account
+            .iter()
+            .map(|r| status(&r.name, Some(r.enabled)))
+            .collect(),
+        Regions::List(list) => list
+            .iter()
+            .map(|r| {
+                let found = account.iter().find(|a| a.name == r.0).map(|a| a.enabled);
+                status(r.as_str(), found)
+            })
+            .collect(),
+    };
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out.dedup_by(|a, b| a.name == b.name);
+    out
+}
+
+/// Observes every target and plans it. Never fails as a whole once the account is known:
+/// a target that fails is a [`Failure`] in the plan.
+pub async fn plan(
+    ctx: &Context,
+    baseline: &Arc<Baseline>,
+    controls: &[Arc<dyn DynControl>],
+    progress: &ProgressBar,
+) -> Plan {
+    let mut plan = Plan::new(
+        ctx.account.clone(),
+        ctx.partition.clone(),
+        ctx.home_region.clone(),
+    );
+    plan.regions = ctx.regions.clone();
+
+    let mut targets = Vec::new();
+    for control in controls.iter().filter(|c| c.enabled(baseline)) {
+        match control.scope() {
+            Scope::Account => targets.push((control.clone(), None)),
+            Scope::Regional => {
+                for region in ctx.target_regions() {
+                    targets.push((control.clone(), Some(region.to_owned())));
+                }
+            }
+        }
+    }
+    progress.set_length(targets.len() as u64);
+    progress.set_message("observing");
+
+    let mut tasks = JoinSet::new();
+    for (control, region) in targets {
+        let target = ctx.target_of(control.as_ref(), region.as_deref());
+        let baseline = baseline.clone();
+        let span =
+            tracing::info_span!("observe", control = control.name(), region = %target.region);
+        tasks.spawn(
+            async move {
+                let result = control.plan_target(&baseline, &target).await;
+                (control.name(), region, result)
+            }
+            .instrument(span),
+        );
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let (name, region, result) = joined.expect("a target task panicked");
+        progress.inc(1);
+        match result {
+            Ok(changes) => plan.changes.extend(changes),
+            Err(error) => {
+                tracing::warn!(control = name, region = region.as_deref(), %error, "observation failed");
+                plan.failures.push(Failure {
+                    address: address_of(name, region.as_deref()),
+                    control: name,
+                    region,
+                    error,
+                })
+            }
+        }
+    }
+    progress.finish_and_clear();
+    plan.finish();
+    plan
+}
+
+fn address_of(control: &str, region: Option<&str>) -> String {
+    match region {
+        Some(r) => format!("{control}[\"{r}\"]"),
+        None => control.to_owned(),
+    }
+}
+
+/// Carries out every change of `plan` that has an operation. Changes of one target run in
+/// order; targets run concurrently. `on_done` sees each result as it completes.
+pub async fn apply(
+    ctx: &Context,
+    plan: &Plan,
+    controls: &[Arc<dyn DynControl>],
+    on_done: &(dyn Fn(&AppliedChange) + Sync),
+) -> Vec<AppliedChange> {
+    let mut groups: BTreeMap<(&str, Option<&str>), Vec<Change>> = BTreeMap::new();
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.action.is_change() && c.operation.is_some())
+    {
+        groups
+            .entry((change.control, change.region.as_deref()))
+            .or_default()
+            .push(change.clone());
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut tasks = JoinSet::new();
+    for ((name, region), changes) in groups {
+        let Some(control) = controls.iter().find(|c| c.name() == name).cloned() else {
+            continue;
+        };
+        let target = ctx.target_of(control.as_ref(), region);
+        let tx = tx.clone();
+        let span = tracing::info_span!("apply", control = name, region = %target.region);
+        tasks.spawn(
+            async move {
+                for change in changes {
+                    let started = Instant::now();
+                    let outcome = match control.apply_change(&target, &change).await {
+                        Ok(Applied::Done) => Outcome::Applied,
+                        Ok(Applied::AlreadyDone) => Outcome::AlreadyDone,
+                        Err(error) => Outcome::Failed { error },
+                    };
+                    let failed = matches!(outcome, Outcome::Failed { .. });
+                    let _ = tx.send(AppliedChange {
+                        address: change.address.clone(),
+                        control: change.control,
+                        region: change.region.clone(),
+                        action: change.action,
+                        outcome,
+                        seconds: started.elapsed().as_secs_f64(),
+                    });
+                    // Later changes of a target may build on this one.
+                    if failed {
+                        break;
+                    }
+                }
+            }
+            .instrument(span),
+        );
+    }
+    drop(tx);
+    let mut results = Vec::new();
+    while let Some(result) = rx.recv().await {
+        on_done(&result);
+        results.push(result);
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.expect("an apply task panicked");
+    }
+    results.sort_by(|a, b| a.address.cmp(&b.address));
+    results
+}

@@ -1,0 +1,197 @@
+use anyhow::Context as _;
+use baseline::aws::{ConnectOptions, Session};
+use baseline::baseline::Baseline;
+use baseline::engine::{self, Context};
+use baseline::plan::ApplyReport;
+use baseline::render::{self, Style};
+use clap::Parser;
+use cli::{Cli, Color, Command, Output};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+mod cli;
+
+/// Exit codes, as terraform's `-detailed-exitcode`.
+const EXIT_OK: u8 = 0;
+const EXIT_ERROR: u8 = 1;
+const EXIT_CHANGES: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap would exit 2 on a usage error, which means "changes" here.
+            return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK });
+        }
+    };
+    init_tracing(&cli);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("Caused by: {cause}");
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_tracing(cli: &Cli) {
+    let level = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BASELINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("baseline={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let g = &cli.global;
+    let style = Style {
+        color: match g.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        },
+    };
+    let (run, auto_approve, applying) = match &cli.command {
+        Command::Plan(run) => (run, false, false),
+        Command::Apply { run, auto_approve } => (run, *auto_approve, true),
+    };
+    // The baseline is read and validated before any AWS call.
+    let baseline = Arc::new(Baseline::load(&run.baseline)?);
+
+    let session = Session::connect(&ConnectOptions {
+        profile: g.profile.clone(),
+        region: g.region.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+        concurrency: g.concurrency.into(),
+        max_attempts: g.max_attempts,
+    })
+    .await?;
+    let session = Arc::new(session);
+    let ctx = Context::discover(session.clone(), &baseline)
+        .await
+        .context("cannot start")?;
+    let controls = baseline::controls::registry();
+
+    let progress = progress_bar(g.quiet);
+    let plan = engine::plan(&ctx, &baseline, &controls, &progress).await;
+    tracing::info!(requests = session.requests(), "observed");
+
+    if !applying {
+        print_out(match g.output {
+            Output::Text => render::plan_text(&plan, style),
+            Output::Json => render::plan_json(&plan),
+        });
+        return Ok(exit_code(
+            !plan.failures.is_empty(),
+            plan.has_changes(),
+            run.detailed_exitcode,
+        ));
+    }
+
+    if g.output == Output::Text {
+        print_out(render::plan_text(&plan, style));
+    }
+    if !plan.has_changes() {
+        if g.output == Output::Json {
+            print_out(render::apply_json(&ApplyReport {
+                plan: plan.clone(),
+                results: Vec::new(),
+            }));
+        }
+        return Ok(exit_code(
+            !plan.failures.is_empty(),
+            false,
+            run.detailed_exitcode,
+        ));
+    }
+    if !auto_approve && !confirm()? {
+        eprintln!("Apply cancelled: nothing was changed.");
+        return Ok(EXIT_ERROR);
+    }
+    let text = g.output == Output::Text;
+    let results = engine::apply(&ctx, &plan, &controls, &|r| {
+        if text {
+            print_out(format!("{}\n", render::applied_line(r, style)));
+        }
+    })
+    .await;
+    let report = ApplyReport { plan, results };
+    print_out(match g.output {
+        Output::Text => render::apply_summary(&report, style),
+        Output::Json => render::apply_json(&report),
+    });
+    let applied = report
+        .results
+        .iter()
+        .any(|r| matches!(r.outcome, baseline::plan::Outcome::Applied));
+    Ok(exit_code(
+        report.failed() > 0,
+        applied,
+        run.detailed_exitcode,
+    ))
+}
+
+fn exit_code(failed: bool, changes: bool, detailed: bool) -> u8 {
+    match (failed, changes && detailed) {
+        (true, _) => EXIT_ERROR,
+        (false, true) => EXIT_CHANGES,
+        (false, false) => EXIT_OK,
+    }
+}
+
+fn print_out(text: String) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    // indicatif draws nothing when stderr is not a terminal.
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos}/{len} targets [{elapsed}]")
+            .expect("the template is valid"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+fn confirm() -> anyhow::Result<bool> {
+    eprint!(
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the answer")?;
+    Ok(line.trim() == "yes")
+}

@@ -1,0 +1,202 @@
+//! The plan: one serializable model that both the text and the JSON output render.
+
+use crate::error::AwsError;
+use serde::Serialize;
+use serde_json::Value;
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+/// The JSON format's version; bump it on any incompatible change (see docs/json-output.md).
+pub const FORMAT_VERSION: &str = "1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    /// The account already matches.
+    NoOp,
+    /// Something the baseline would change is deliberately left as it is (a default VPC
+    /// in use, deletion turned off); the reason says why.
+    Kept,
+    /// The setting cannot apply to this target (a region not enabled, a service not
+    /// available there); the reason says why.
+    Skipped,
+}
+
+impl Action {
+    pub fn is_change(self) -> bool {
+        matches!(self, Action::Create | Action::Update | Action::Delete)
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+            Action::NoOp => "=",
+            Action::Kept => "#",
+            Action::Skipped => "!",
+        }
+    }
+}
+
+/// What the control must do to carry out a change. Opaque to everything but the control
+/// that planned it; never serialized.
+#[derive(Clone)]
+pub struct Operation(pub Arc<dyn Any + Send + Sync>);
+
+impl fmt::Debug for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Operation(..)")
+    }
+}
+
+/// One planned change to one resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// For example `ec2.default_vpc["eu-west-1"]`.
+    pub address: String,
+    /// The baseline table that asked for it, for example `default_vpc`.
+    pub control: &'static str,
+    /// None for account-wide settings.
+    pub region: Option<String>,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip)]
+    pub operation: Option<Operation>,
+}
+
+/// A target (a control in a region) that could not be observed or changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub address: String,
+    pub control: &'static str,
+    pub region: Option<String>,
+    pub error: AwsError,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionStatus {
+    pub name: String,
+    pub targeted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub kept: usize,
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub format_version: &'static str,
+    pub tool_version: &'static str,
+    pub account: String,
+    pub partition: String,
+    pub home_region: String,
+    pub regions: Vec<RegionStatus>,
+    pub changes: Vec<Change>,
+    pub failures: Vec<Failure>,
+    pub summary: Summary,
+}
+
+impl Plan {
+    pub fn new(account: String, partition: String, home_region: String) -> Plan {
+        Plan {
+            format_version: FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION"),
+            account,
+            partition,
+            home_region,
+            regions: Vec::new(),
+            changes: Vec::new(),
+            failures: Vec::new(),
+            summary: Summary::default(),
+        }
+    }
+
+    /// Sorts changes and failures by address (so output is stable whatever order the
+    /// concurrent observations finished in) and recounts the summary.
+    pub fn finish(&mut self) {
+        self.changes.sort_by(|a, b| a.address.cmp(&b.address));
+        self.failures.sort_by(|a, b| a.address.cmp(&b.address));
+        self.summary = summarize(&self.changes, self.failures.len());
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action.is_change())
+    }
+}
+
+pub fn summarize(changes: &[Change], failed: usize) -> Summary {
+    let mut s = Summary {
+        failed,
+        ..Summary::default()
+    };
+    for c in changes {
+        match c.action {
+            Action::Create => s.add += 1,
+            Action::Update => s.change += 1,
+            Action::Delete => s.destroy += 1,
+            Action::Kept => s.kept += 1,
+            Action::Skipped => s.skipped += 1,
+            Action::NoOp => {}
+        }
+    }
+    s
+}
+
+/// How one applied change ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "status")]
+pub enum Outcome {
+    Applied,
+    /// Another run (or a person) made the change between our observation and our call.
+    AlreadyDone,
+    Failed {
+        error: AwsError,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedChange {
+    pub address: String,
+    pub control: &'static str,
+    pub region: Option<String>,
+    pub action: Action,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    pub seconds: f64,
+}
+
+/// What `apply` did: the plan it carried out and each change's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyReport {
+    pub plan: Plan,
+    pub results: Vec<AppliedChange>,
+}
+
+impl ApplyReport {
+    pub fn failed(&self) -> usize {
+        self.plan.failures.len()
+            + self
+                .results
+                .iter()
+                .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
+                .count()
+    }
+}
