@@ -1,0 +1,138 @@
+//! The emulator fixture: one moto server per test, on a free loopback port, started
+//! through the project's launcher (scripts/emulator.py) and killed on drop.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::OnceLock;
+
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Installs the emulator once per test process (the script is a no-op when it is there).
+fn python() -> &'static PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let status = std::process::Command::new(root().join("scripts/install-emulator.sh"))
+            .status()
+            .expect("scripts/install-emulator.sh runs");
+        assert!(status.success(), "installing the emulator failed");
+        root().join(".venv-emulator/bin/python")
+    })
+}
+
+pub struct Emulator {
+    child: Child,
+    pub port: u16,
+}
+
+impl Emulator {
+    pub fn start() -> Emulator {
+        let mut child = std::process::Command::new(python())
+            .arg(root().join("scripts/emulator.py"))
+            .args(["--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the emulator starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout is piped"))
+            .read_line(&mut line)
+            .expect("the emulator says where it listens");
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected emulator output {line:?}"));
+        Emulator { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The `baseline` binary, pointed at this emulator with test credentials and nothing
+    /// from the developer's own AWS configuration.
+    pub fn baseline(&self) -> Command {
+        let mut cmd = Command::cargo_bin("baseline").expect("the binary is built");
+        cmd.current_dir(root())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", self.url())
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    fn http(&self, method: &str, path: &str, body: &str) -> Value {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the emulator");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+        assert!(head.contains(" 200 "), "{method} {path}: {head}");
+        serde_json::from_str(body).expect("a JSON body")
+    }
+
+    /// Every AWS request the emulator has seen since the last [`Self::clear_requests`].
+    pub fn requests(&self) -> Vec<Value> {
+        self.http("GET", "/_baseline/requests", "").as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn clear_requests(&self) {
+        self.http("DELETE", "/_baseline/requests", "");
+    }
+
+    /// Makes every request that matches one of `faults` fail (see scripts/emulator.py).
+    pub fn inject_faults(&self, faults: Value) {
+        self.http("POST", "/_baseline/faults", &faults.to_string());
+    }
+
+    pub async fn sdk(&self, region: &str) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_owned()))
+            .endpoint_url(self.url())
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
+            .load()
+            .await
+    }
+
+    pub async fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.sdk(region).await)
+    }
+
+    pub async fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk("us-east-1").await)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A request that changes something: anything but a read.
+pub fn is_write(request: &Value) -> bool {
+    let method = request["method"].as_str().unwrap_or("");
+    match request["action"].as_str() {
+        Some(action) => !["Describe", "Get", "List"].iter().any(|p| action.starts_with(p)),
+        None => !matches!(method, "GET" | "HEAD"),
+    }
+}

@@ -1,0 +1,5 @@
+//! One integration binary: the emulator fixture, end-to-end CLI tests, snapshots.
+
+mod baselines;
+mod cli;
+mod emulator;
