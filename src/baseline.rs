@@ -324,7 +324,9 @@ mod tests {
         let err = parse("[password_policy]\nenabled = true\nminimum_lenght = 14\n").unwrap_err();
         let msg = err.to_string();
         assert!(
-            msg.starts_with("b.toml:3:1: password_policy.minimum_lenght: unknown field `minimum_lenght`"),
+            msg.starts_with(
+                "b.toml:3:1: password_policy.minimum_lenght: unknown field `minimum_lenght`"
+            ),
             "{msg}"
         );
         assert!(msg.contains("minimum_length"), "{msg}");

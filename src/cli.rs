@@ -35,7 +35,7 @@ pub struct Global {
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
     /// Most AWS requests in flight at once.
-    #[arg(long, global = true, default_value_t = 48, value_parser = clap::value_parser!(u16).range(1..=512))]
+    #[arg(long, global = true, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub concurrency: u16,
     /// Attempts per AWS request, including the first (standard retry mode, with backoff).
     #[arg(long, global = true, env = "AWS_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]

@@ -11,7 +11,11 @@ fn every_shipped_baseline_loads() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
             let b = Baseline::load(&path).unwrap_or_else(|e| panic!("{e}"));
-            assert!(b.password_policy.is_some(), "{} sets no password policy", path.display());
+            assert!(
+                b.password_policy.is_some(),
+                "{} sets no password policy",
+                path.display()
+            );
             loaded += 1;
         }
     }

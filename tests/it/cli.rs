@@ -22,8 +22,15 @@ fn baseline_file(body: &str) -> tempfile::NamedTempFile {
 }
 
 fn two_regions(extra: &str) -> tempfile::NamedTempFile {
-    let minimal = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/baselines/minimal.toml")).unwrap();
-    let body = minimal.replace("regions = \"all\"", "regions = [\"us-east-1\", \"eu-west-1\"]");
+    let minimal = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/baselines/minimal.toml"
+    ))
+    .unwrap();
+    let body = minimal.replace(
+        "regions = \"all\"",
+        "regions = [\"us-east-1\", \"eu-west-1\"]",
+    );
     assert_ne!(body, minimal);
     baseline_file(&format!("{body}\n{extra}"))
 }
@@ -32,43 +39,87 @@ fn two_regions(extra: &str) -> tempfile::NamedTempFile {
 fn fresh_account_plan_apply_plan_and_a_second_apply_writes_nothing() {
     let emu = Emulator::start();
 
-    let plan = emu.baseline().args(["plan", "--baseline", MINIMAL, "--detailed-exitcode"]).output().unwrap();
+    let plan = emu
+        .baseline()
+        .args(["plan", "--baseline", MINIMAL, "--detailed-exitcode"])
+        .output()
+        .unwrap();
     let text = stdout(&plan);
     assert_eq!(plan.status.code(), Some(2), "{text}{}", stderr(&plan));
     assert!(text.contains("20 regions targeted"), "{text}");
-    assert!(text.contains("Skipped 14 regions (opt-in region not enabled in this account)"), "{text}");
+    assert!(
+        text.contains("Skipped 14 regions (opt-in region not enabled in this account)"),
+        "{text}"
+    );
     assert!(text.contains("+ iam.password_policy"), "{text}");
     assert!(text.contains("+ s3.account_public_access_block"), "{text}");
-    assert!(text.contains("~ ec2.ebs_encryption[\"eu-west-1\"]"), "{text}");
-    assert!(text.contains("~ encryption_by_default: false → true"), "{text}");
+    assert!(
+        text.contains("~ ec2.ebs_encryption[\"eu-west-1\"]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ encryption_by_default: false → true"),
+        "{text}"
+    );
     assert!(text.contains("- ec2.default_vpc[\"eu-west-1\"]"), "{text}");
     assert!(text.contains("- cidr = \"172.31.0.0/16\""), "{text}");
-    assert!(!text.contains("us-gov-") && !text.contains("cn-north"), "other partitions leak: {text}");
-    assert!(text.ends_with("Plan: 2 to add, 20 to change, 20 to destroy.\n"), "{text}");
+    assert!(
+        !text.contains("us-gov-") && !text.contains("cn-north"),
+        "other partitions leak: {text}"
+    );
+    assert!(
+        text.ends_with("Plan: 2 to add, 20 to change, 20 to destroy.\n"),
+        "{text}"
+    );
 
     let apply = emu
         .baseline()
-        .args(["apply", "--baseline", MINIMAL, "--auto-approve", "--detailed-exitcode"])
+        .args([
+            "apply",
+            "--baseline",
+            MINIMAL,
+            "--auto-approve",
+            "--detailed-exitcode",
+        ])
         .output()
         .unwrap();
     let text = stdout(&apply);
     assert_eq!(apply.status.code(), Some(2), "{text}{}", stderr(&apply));
-    assert!(text.contains("ec2.default_vpc[\"us-east-1\"]: destroyed"), "{text}");
-    assert!(text.contains("Apply complete! Resources: 2 added, 20 changed, 20 destroyed."), "{text}");
+    assert!(
+        text.contains("ec2.default_vpc[\"us-east-1\"]: destroyed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Apply complete! Resources: 2 added, 20 changed, 20 destroyed."),
+        "{text}"
+    );
 
-    let plan = emu.baseline().args(["plan", "--baseline", MINIMAL, "--detailed-exitcode"]).output().unwrap();
+    let plan = emu
+        .baseline()
+        .args(["plan", "--baseline", MINIMAL, "--detailed-exitcode"])
+        .output()
+        .unwrap();
     assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
     assert!(stdout(&plan).contains("No changes. The account matches the baseline."));
 
     emu.clear_requests();
     let again = emu
         .baseline()
-        .args(["apply", "--baseline", MINIMAL, "--auto-approve", "--detailed-exitcode"])
+        .args([
+            "apply",
+            "--baseline",
+            MINIMAL,
+            "--auto-approve",
+            "--detailed-exitcode",
+        ])
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
     let requests = emu.requests();
-    assert!(requests.len() > 40, "the second apply observed too little: {requests:?}");
+    assert!(
+        requests.len() > 40,
+        "the second apply observed too little: {requests:?}"
+    );
     let writes: Vec<&Value> = requests.iter().filter(|r| is_write(r)).collect();
     assert!(writes.is_empty(), "the second apply wrote: {writes:?}");
 }
@@ -77,10 +128,27 @@ fn fresh_account_plan_apply_plan_and_a_second_apply_writes_nothing() {
 async fn the_state_after_apply_is_read_back_through_the_api() {
     let emu = Emulator::start();
     let file = two_regions("");
-    let apply = emu.baseline().args(["apply", "--auto-approve", "--baseline"]).arg(file.path()).output().unwrap();
-    assert_eq!(apply.status.code(), Some(0), "{}{}", stdout(&apply), stderr(&apply));
+    let apply = emu
+        .baseline()
+        .args(["apply", "--auto-approve", "--baseline"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&apply),
+        stderr(&apply)
+    );
 
-    let policy = emu.iam().await.get_account_password_policy().send().await.unwrap();
+    let policy = emu
+        .iam()
+        .await
+        .get_account_password_policy()
+        .send()
+        .await
+        .unwrap();
     let policy = policy.password_policy().unwrap();
     assert_eq!(policy.minimum_password_length(), Some(14));
     assert_eq!(policy.password_reuse_prevention(), Some(24));
@@ -95,7 +163,12 @@ async fn the_state_after_apply_is_read_back_through_the_api() {
         assert_eq!(ebs.ebs_encryption_by_default(), Some(true), "{region}");
         let vpcs = ec2
             .describe_vpcs()
-            .filters(aws_sdk_ec2::types::Filter::builder().name("is-default").values("true").build())
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("is-default")
+                    .values("true")
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -119,24 +192,54 @@ async fn a_stricter_live_password_policy_is_kept_and_the_plan_says_so() {
         .await
         .unwrap();
     let file = two_regions("");
-    let plan = emu.baseline().args(["plan", "--baseline"]).arg(file.path()).output().unwrap();
+    let plan = emu
+        .baseline()
+        .args(["plan", "--baseline"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     let text = stdout(&plan);
     assert!(text.contains("~ iam.password_policy"), "{text}");
-    assert!(text.contains("# minimum_length: live 20 is stricter than the baseline's 14"), "{text}");
-    assert!(!text.contains("minimum_length: 20 →"), "the plan would loosen: {text}");
+    assert!(
+        text.contains("# minimum_length: live 20 is stricter than the baseline's 14"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("minimum_length: 20 →"),
+        "the plan would loosen: {text}"
+    );
 
-    let apply = emu.baseline().args(["apply", "--auto-approve", "--baseline"]).arg(file.path()).output().unwrap();
+    let apply = emu
+        .baseline()
+        .args(["apply", "--auto-approve", "--baseline"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
-    let policy = emu.iam().await.get_account_password_policy().send().await.unwrap();
+    let policy = emu
+        .iam()
+        .await
+        .get_account_password_policy()
+        .send()
+        .await
+        .unwrap();
     let policy = policy.password_policy().unwrap();
     assert_eq!(policy.minimum_password_length(), Some(20));
     assert_eq!(policy.password_reuse_prevention(), Some(24));
     assert!(policy.require_uppercase_characters());
 
-    let plan = emu.baseline().args(["plan", "--detailed-exitcode", "--baseline"]).arg(file.path()).output().unwrap();
+    let plan = emu
+        .baseline()
+        .args(["plan", "--detailed-exitcode", "--baseline"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     let text = stdout(&plan);
     assert_eq!(plan.status.code(), Some(0), "{text}");
-    assert!(text.contains("= iam.password_policy no change: minimum_length: live 20 is stricter"), "{text}");
+    assert!(
+        text.contains("= iam.password_policy no change: minimum_length: live 20 is stricter"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -145,51 +248,98 @@ async fn a_default_vpc_with_a_network_interface_is_kept_and_reported() {
     let ec2 = emu.ec2("eu-west-1").await;
     let subnets = ec2
         .describe_subnets()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("default-for-az").values("true").build())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
         .send()
         .await
         .unwrap();
     let subnet = subnets.subnets()[0].subnet_id().unwrap().to_owned();
     let vpc_id = subnets.subnets()[0].vpc_id().unwrap().to_owned();
-    ec2.create_network_interface().subnet_id(&subnet).send().await.unwrap();
+    ec2.create_network_interface()
+        .subnet_id(&subnet)
+        .send()
+        .await
+        .unwrap();
 
     let file = two_regions("");
-    let plan = emu.baseline().args(["plan", "--baseline"]).arg(file.path()).output().unwrap();
+    let plan = emu
+        .baseline()
+        .args(["plan", "--baseline"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     let text = stdout(&plan);
     assert!(
-        text.contains(&format!("# ec2.default_vpc[\"eu-west-1\"] {vpc_id} kept: in use: 1 network interface")),
+        text.contains(&format!(
+            "# ec2.default_vpc[\"eu-west-1\"] {vpc_id} kept: in use: 1 network interface"
+        )),
         "{text}"
     );
     assert!(text.contains("- ec2.default_vpc[\"us-east-1\"]"), "{text}");
     assert!(text.contains("1 to destroy"), "{text}");
 
-    let apply = emu.baseline().args(["apply", "--auto-approve", "--baseline"]).arg(file.path()).output().unwrap();
+    let apply = emu
+        .baseline()
+        .args(["apply", "--auto-approve", "--baseline"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
     let vpcs = ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
     assert_eq!(vpcs.vpcs().len(), 1, "the VPC in use was deleted");
     let subnets_after = ec2
         .describe_subnets()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(&vpc_id).build())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc_id)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
-    assert_eq!(subnets_after.subnets().len(), subnets.subnets().len(), "subnets of the kept VPC were deleted");
+    assert_eq!(
+        subnets_after.subnets().len(),
+        subnets.subnets().len(),
+        "subnets of the kept VPC were deleted"
+    );
 }
 
 #[test]
 fn deletion_off_only_reports_default_vpcs() {
     let emu = Emulator::start();
-    let minimal = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/baselines/minimal.toml")).unwrap();
+    let minimal = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/baselines/minimal.toml"
+    ))
+    .unwrap();
     let body = minimal
         .replace("regions = \"all\"", "regions = [\"eu-west-1\"]")
         .replace("delete = true ", "delete = false");
     let file = baseline_file(&body);
-    let apply = emu.baseline().args(["apply", "--auto-approve", "--baseline"]).arg(file.path()).output().unwrap();
+    let apply = emu
+        .baseline()
+        .args(["apply", "--auto-approve", "--baseline"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     let text = stdout(&apply);
-    assert!(text.contains("kept: reported only: deletion is off (delete = false)"), "{text}");
+    assert!(
+        text.contains("kept: reported only: deletion is off (delete = false)"),
+        "{text}"
+    );
     assert!(!text.contains(": destroyed"), "{text}");
     emu.clear_requests();
-    let plan = emu.baseline().args(["plan", "--detailed-exitcode", "--baseline"]).arg(file.path()).output().unwrap();
+    let plan = emu
+        .baseline()
+        .args(["plan", "--detailed-exitcode", "--baseline"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
 }
 
@@ -199,7 +349,14 @@ fn a_region_that_denies_access_does_not_stop_the_others() {
     emu.inject_faults(json!([{ "region": "eu-west-1", "service": "ec2", "code": "UnauthorizedOperation", "status": 403 }]));
     let plan = emu
         .baseline()
-        .args(["plan", "--detailed-exitcode", "--max-attempts", "1", "--baseline", MINIMAL])
+        .args([
+            "plan",
+            "--detailed-exitcode",
+            "--max-attempts",
+            "1",
+            "--baseline",
+            MINIMAL,
+        ])
         .output()
         .unwrap();
     let text = stdout(&plan);
@@ -208,15 +365,33 @@ fn a_region_that_denies_access_does_not_stop_the_others() {
         text.contains("! ebs_encryption[\"eu-west-1\"]: ec2:GetEbsEncryptionByDefault failed: UnauthorizedOperation"),
         "{text}"
     );
-    assert!(text.contains("! default_vpc[\"eu-west-1\"]: ec2:"), "{text}");
-    assert!(text.contains("~ ec2.ebs_encryption[\"eu-west-2\"]"), "{text}");
+    assert!(
+        text.contains("! default_vpc[\"eu-west-1\"]: ec2:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ ec2.ebs_encryption[\"eu-west-2\"]"),
+        "{text}"
+    );
     assert!(text.contains("+ iam.password_policy"), "{text}");
-    assert!(text.contains("Error: 2 target(s) could not be observed"), "{text}");
+    assert!(
+        text.contains("Error: 2 target(s) could not be observed"),
+        "{text}"
+    );
 
     // apply changes the others and still exits 1.
     let apply = emu
         .baseline()
-        .args(["apply", "--auto-approve", "--max-attempts", "1", "--baseline", MINIMAL, "--output", "json"])
+        .args([
+            "apply",
+            "--auto-approve",
+            "--max-attempts",
+            "1",
+            "--baseline",
+            MINIMAL,
+            "--output",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(apply.status.code(), Some(1), "{}", stdout(&apply));
@@ -237,41 +412,82 @@ fn a_region_that_denies_access_does_not_stop_the_others() {
 fn malformed_baselines_are_refused_before_any_aws_call() {
     let emu = Emulator::start();
     let cases = [
-        ("[password_policy]\nenabled = true\nminimum_lenght = 14\n", ":3:1: password_policy.minimum_lenght: unknown field `minimum_lenght`, expected one of"),
-        ("[ebs_encryption]\nenabled = 1\n", ":2:11: ebs_encryption.enabled: invalid type: integer `1`, expected a boolean"),
-        ("[password_policy]\nenabled = true\nminimum_length = 4\n", ":3:18: password_policy.minimum_length: 4 is out of range: expected an integer from 6 to 128"),
-        ("regions = [\"us-east-1\", \"eu-wst-1\"]\n", "regions[1]: unknown region \"eu-wst-1\""),
+        (
+            "[password_policy]\nenabled = true\nminimum_lenght = 14\n",
+            ":3:1: password_policy.minimum_lenght: unknown field `minimum_lenght`, expected one of",
+        ),
+        (
+            "[ebs_encryption]\nenabled = 1\n",
+            ":2:11: ebs_encryption.enabled: invalid type: integer `1`, expected a boolean",
+        ),
+        (
+            "[password_policy]\nenabled = true\nminimum_length = 4\n",
+            ":3:18: password_policy.minimum_length: 4 is out of range: expected an integer from 6 to 128",
+        ),
+        (
+            "regions = [\"us-east-1\", \"eu-wst-1\"]\n",
+            "regions[1]: unknown region \"eu-wst-1\"",
+        ),
         ("[default_vpc\nenabled = true\n", ":1:"),
     ];
     for (body, expected) in cases {
         let file = baseline_file(body);
         for command in [&["plan"][..], &["apply", "--auto-approve"][..]] {
-            let out = emu.baseline().args(command).arg("--baseline").arg(file.path()).output().unwrap();
+            let out = emu
+                .baseline()
+                .args(command)
+                .arg("--baseline")
+                .arg(file.path())
+                .output()
+                .unwrap();
             let err = stderr(&out);
             assert_eq!(out.status.code(), Some(1), "{body}: {err}");
-            assert!(err.starts_with(&format!("error: {}", file.path().display())), "{body}: {err}");
+            assert!(
+                err.starts_with(&format!("error: {}", file.path().display())),
+                "{body}: {err}"
+            );
             assert!(err.contains(expected), "{body}: {err}");
             assert!(out.stdout.is_empty(), "{body}: {}", stdout(&out));
         }
     }
-    assert!(emu.requests().is_empty(), "a bad baseline caused AWS calls: {:?}", emu.requests());
+    assert!(
+        emu.requests().is_empty(),
+        "a bad baseline caused AWS calls: {:?}",
+        emu.requests()
+    );
 }
 
 #[test]
 fn a_missing_baseline_file_is_a_clear_error() {
     let emu = Emulator::start();
-    let out = emu.baseline().args(["plan", "--baseline", "no/such.toml"]).output().unwrap();
+    let out = emu
+        .baseline()
+        .args(["plan", "--baseline", "no/such.toml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).starts_with("error: cannot read the baseline no/such.toml"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: cannot read the baseline no/such.toml"),
+        "{}",
+        stderr(&out)
+    );
     assert!(emu.requests().is_empty());
 }
 
 #[test]
 fn usage_errors_exit_1_not_2() {
     let emu = Emulator::start();
-    let out = emu.baseline().args(["plan", "--no-such-flag"]).output().unwrap();
+    let out = emu
+        .baseline()
+        .args(["plan", "--no-such-flag"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let out = emu.baseline().args(["plan", "--output", "yaml"]).output().unwrap();
+    let out = emu
+        .baseline()
+        .args(["plan", "--output", "yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -279,13 +495,29 @@ fn usage_errors_exit_1_not_2() {
 fn apply_without_yes_changes_nothing() {
     let emu = Emulator::start();
     let file = two_regions("");
-    let out = emu.baseline().args(["apply", "--baseline"]).arg(file.path()).write_stdin("no\n").output().unwrap();
+    let out = emu
+        .baseline()
+        .args(["apply", "--baseline"])
+        .arg(file.path())
+        .write_stdin("no\n")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("Apply cancelled: nothing was changed."), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Apply cancelled: nothing was changed."),
+        "{}",
+        stderr(&out)
+    );
     let writes: Vec<Value> = emu.requests().into_iter().filter(is_write).collect();
     assert!(writes.is_empty(), "{writes:?}");
 
-    let out = emu.baseline().args(["apply", "--baseline"]).arg(file.path()).write_stdin("yes\n").output().unwrap();
+    let out = emu
+        .baseline()
+        .args(["apply", "--baseline"])
+        .arg(file.path())
+        .write_stdin("yes\n")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("Apply complete!"));
 }

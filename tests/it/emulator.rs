@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::OnceLock;
 
-
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -75,7 +74,8 @@ impl Emulator {
     }
 
     fn http(&self, method: &str, path: &str, body: &str) -> Value {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the emulator");
+        let mut stream =
+            TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the emulator");
         write!(
             stream,
             "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -91,7 +91,10 @@ impl Emulator {
 
     /// Every AWS request the emulator has seen since the last [`Self::clear_requests`].
     pub fn requests(&self) -> Vec<Value> {
-        self.http("GET", "/_baseline/requests", "").as_array().cloned().unwrap_or_default()
+        self.http("GET", "/_baseline/requests", "")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn clear_requests(&self) {
@@ -107,7 +110,9 @@ impl Emulator {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_owned()))
             .endpoint_url(self.url())
-            .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
             .load()
             .await
     }
@@ -132,7 +137,9 @@ impl Drop for Emulator {
 pub fn is_write(request: &Value) -> bool {
     let method = request["method"].as_str().unwrap_or("");
     match request["action"].as_str() {
-        Some(action) => !["Describe", "Get", "List"].iter().any(|p| action.starts_with(p)),
+        Some(action) => !["Describe", "Get", "List"]
+            .iter()
+            .any(|p| action.starts_with(p)),
         None => !matches!(method, "GET" | "HEAD"),
     }
 }
