@@ -219,9 +219,6 @@ impl Target {
     pub fn s3control(&self) -> aws_sdk_s3control::Client {
         self.session.s3control(&self.region)
     }
-}
-
-impl Target {
     pub fn kms(&self) -> aws_sdk_kms::Client {
         self.session.kms(&self.region)
     }
