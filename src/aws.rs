@@ -28,6 +28,17 @@ pub struct ConnectOptions {
     pub max_attempts: u32,
 }
 
+/// A client of one service for one region, from the shared configuration.
+macro_rules! regional_client {
+    ($sdk:ident, $session:expr, $region:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from(&$session.sdk)
+                .region(Region::new($region.to_owned()))
+                .build(),
+        )
+    };
+}
+
 /// A loaded SDK configuration and the request limiter every client shares.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -76,11 +87,7 @@ impl Session {
 
     /// The account id and partition of the caller, and the regions the account can use.
     pub async fn discover(&self, home_region: &str) -> Result<Discovery, Error> {
-        let sts = aws_sdk_sts::Client::from_conf(
-            aws_sdk_sts::config::Builder::from(&self.sdk)
-                .region(Region::new(home_region.to_owned()))
-                .build(),
-        );
+        let sts: aws_sdk_sts::Client = regional_client!(aws_sdk_sts, self, home_region);
         let ec2 = self.ec2(home_region);
         let (identity, regions) = tokio::join!(
             sts.get_caller_identity().send(),
@@ -120,35 +127,23 @@ impl Session {
     }
 
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::config::Builder::from(&self.sdk)
-                .region(Region::new(region.to_owned()))
-                .build(),
-        )
+        regional_client!(aws_sdk_ec2, self, region)
     }
 
     pub fn iam(&self, region: &str) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(&self.sdk)
-                .region(Region::new(region.to_owned()))
-                .build(),
-        )
+        regional_client!(aws_sdk_iam, self, region)
+    }
+
+    pub fn guardduty(&self, region: &str) -> aws_sdk_guardduty::Client {
+        regional_client!(aws_sdk_guardduty, self, region)
     }
 
     pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
-        aws_sdk_kms::Client::from_conf(
-            aws_sdk_kms::config::Builder::from(&self.sdk)
-                .region(Region::new(region.to_owned()))
-                .build(),
-        )
+        regional_client!(aws_sdk_kms, self, region)
     }
 
     pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
-        aws_sdk_s3control::Client::from_conf(
-            aws_sdk_s3control::config::Builder::from(&self.sdk)
-                .region(Region::new(region.to_owned()))
-                .build(),
-        )
+        regional_client!(aws_sdk_s3control, self, region)
     }
 }
 

@@ -25,6 +25,7 @@ pub struct Baseline {
     pub ebs_encryption: Option<EbsEncryptionConfig>,
     pub s3_block_public_access: Option<S3BlockPublicAccessConfig>,
     pub default_vpc: Option<DefaultVpcConfig>,
+    pub guardduty: Option<GuardDutyConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -72,6 +73,68 @@ pub struct DefaultVpcConfig {
     /// Delete unused default VPCs. Default false: only report them.
     #[serde(default)]
     pub delete: bool,
+}
+
+/// GuardDuty in every target region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardDutyConfig {
+    pub enabled: bool,
+    /// Left out: a new detector gets SIX_HOURS and an existing one keeps its own.
+    pub finding_publishing_frequency: Option<FindingFrequency>,
+    #[serde(default)]
+    pub features: GuardDutyFeatures,
+}
+
+/// How often GuardDuty publishes updated findings; a more frequent live value is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FindingFrequency {
+    FifteenMinutes,
+    OneHour,
+    SixHours,
+}
+
+impl FindingFrequency {
+    pub fn as_api(self) -> &'static str {
+        match self {
+            FindingFrequency::FifteenMinutes => "FIFTEEN_MINUTES",
+            FindingFrequency::OneHour => "ONE_HOUR",
+            FindingFrequency::SixHours => "SIX_HOURS",
+        }
+    }
+
+    pub fn from_api(s: &str) -> Option<Self> {
+        [Self::FifteenMinutes, Self::OneHour, Self::SixHours]
+            .into_iter()
+            .find(|f| f.as_api() == s)
+    }
+}
+
+/// GuardDuty protection plans. Left out: the live state stays; only `false` disables.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardDutyFeatures {
+    pub s3_data_events: Option<bool>,
+    pub eks_audit_logs: Option<bool>,
+    pub ebs_malware_protection: Option<bool>,
+    pub rds_login_events: Option<bool>,
+    pub lambda_network_logs: Option<bool>,
+    pub runtime_monitoring: Option<bool>,
+}
+
+impl GuardDutyFeatures {
+    /// Each feature's GuardDuty API name and the baseline's wish.
+    pub fn by_api_name(&self) -> [(&'static str, Option<bool>); 6] {
+        [
+            ("S3_DATA_EVENTS", self.s3_data_events),
+            ("EKS_AUDIT_LOGS", self.eks_audit_logs),
+            ("EBS_MALWARE_PROTECTION", self.ebs_malware_protection),
+            ("RDS_LOGIN_EVENTS", self.rds_login_events),
+            ("LAMBDA_NETWORK_LOGS", self.lambda_network_logs),
+            ("RUNTIME_MONITORING", self.runtime_monitoring),
+        ]
+    }
 }
 
 impl Baseline {

@@ -5,8 +5,8 @@
 use crate::aws::{AccountRegion, Session};
 use crate::baseline::{Baseline, Regions};
 use crate::controls::{Applied, DynControl, Scope, Target};
-use crate::error::Error;
-use crate::plan::{AppliedChange, Change, Failure, Outcome, Plan, RegionStatus};
+use crate::error::{Error, ErrorKind};
+use crate::plan::{Action, AppliedChange, Change, Failure, Outcome, Plan, RegionStatus};
 use indicatif::ProgressBar;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -157,6 +157,17 @@ pub async fn plan(
         progress.inc(1);
         match result {
             Ok(changes) => plan.changes.extend(changes),
+            // A service that does not exist in a region is not a failure of the run.
+            Err(error) if error.kind == ErrorKind::Unsupported => plan.changes.push(Change {
+                address: address_of(name, region.as_deref()),
+                control: name,
+                region,
+                action: Action::Skipped,
+                before: None,
+                after: None,
+                reason: Some(format!("not available here ({error})")),
+                operation: None,
+            }),
             Err(error) => {
                 tracing::warn!(control = name, region = region.as_deref(), %error, "observation failed");
                 plan.failures.push(Failure {

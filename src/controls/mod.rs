@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 pub mod default_vpc;
 pub mod ebs_encryption;
+pub mod guardduty;
 pub mod password_policy;
 pub mod s3_block_public_access;
 
@@ -26,6 +27,7 @@ pub fn registry() -> Vec<Arc<dyn DynControl>> {
         register::<s3_block_public_access::S3BlockPublicAccess>(),
         register::<ebs_encryption::EbsEncryption>(),
         register::<default_vpc::DefaultVpc>(),
+        register::<guardduty::GuardDuty>(),
     ]
 }
 
@@ -221,5 +223,8 @@ impl Target {
     }
     pub fn kms(&self) -> aws_sdk_kms::Client {
         self.session.kms(&self.region)
+    }
+    pub fn guardduty(&self) -> aws_sdk_guardduty::Client {
+        self.session.guardduty(&self.region)
     }
 }

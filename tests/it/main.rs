@@ -3,3 +3,4 @@
 mod baselines;
 mod cli;
 mod emulator;
+mod guardduty;

@@ -1,0 +1,201 @@
+//! GuardDuty end to end against the emulator.
+
+use crate::emulator::{Emulator, is_write};
+use aws_sdk_guardduty::types::{DetectorFeatureConfiguration, FeatureStatus};
+use serde_json::Value;
+use std::io::Write;
+
+const BASELINE: &str = r#"
+regions = ["us-east-1", "eu-west-1"]
+
+[guardduty]
+enabled = true
+finding_publishing_frequency = "SIX_HOURS"
+[guardduty.features]
+s3_data_events = true
+eks_audit_logs = true
+ebs_malware_protection = true
+rds_login_events = true
+lambda_network_logs = true
+runtime_monitoring = false
+"#;
+
+fn file() -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    f.write_all(BASELINE.as_bytes()).unwrap();
+    f
+}
+
+async fn guardduty(emu: &Emulator, region: &str) -> aws_sdk_guardduty::Client {
+    aws_sdk_guardduty::Client::new(&emu.sdk(region).await)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fresh_account_apply_then_no_changes_and_no_writes() {
+    let emu = Emulator::start();
+    let f = file();
+    let plan = emu
+        .baseline()
+        .args(["plan", "--detailed-exitcode", "--baseline"])
+        .arg(f.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(plan.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("+ guardduty.detector[\"eu-west-1\"]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        "{text}"
+    );
+
+    let apply = emu
+        .baseline()
+        .args(["apply", "--auto-approve", "--baseline"])
+        .arg(f.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&apply.stdout)
+    );
+
+    for region in ["us-east-1", "eu-west-1"] {
+        let gd = guardduty(&emu, region).await;
+        let ids = gd
+            .list_detectors()
+            .send()
+            .await
+            .unwrap()
+            .detector_ids()
+            .to_vec();
+        assert_eq!(ids.len(), 1, "{region}: {ids:?}");
+        let d = gd.get_detector().detector_id(&ids[0]).send().await.unwrap();
+        assert_eq!(d.status().unwrap().as_str(), "ENABLED");
+        assert_eq!(
+            d.finding_publishing_frequency().unwrap().as_str(),
+            "SIX_HOURS"
+        );
+        let on = |name: &str| {
+            d.features()
+                .iter()
+                .find(|f| f.name().map(|n| n.as_str()) == Some(name))
+                .and_then(|f| f.status())
+                .map(|s| s.as_str().to_owned())
+        };
+        assert_eq!(on("S3_DATA_EVENTS").as_deref(), Some("ENABLED"));
+        assert_eq!(on("LAMBDA_NETWORK_LOGS").as_deref(), Some("ENABLED"));
+        assert_eq!(on("RUNTIME_MONITORING").as_deref(), Some("DISABLED"));
+    }
+
+    let plan = emu
+        .baseline()
+        .args(["plan", "--detailed-exitcode", "--baseline"])
+        .arg(f.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plan.stdout)
+    );
+    emu.clear_requests();
+    let again = emu
+        .baseline()
+        .args(["apply", "--auto-approve", "--baseline"])
+        .arg(f.path())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    let writes: Vec<Value> = emu.requests().into_iter().filter(is_write).collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suspended_detector_is_re_enabled_not_duplicated() {
+    let emu = Emulator::start();
+    let gd = guardduty(&emu, "eu-west-1").await;
+    let features: Vec<DetectorFeatureConfiguration> = [
+        "S3_DATA_EVENTS",
+        "EKS_AUDIT_LOGS",
+        "EBS_MALWARE_PROTECTION",
+        "RDS_LOGIN_EVENTS",
+        "LAMBDA_NETWORK_LOGS",
+        "RUNTIME_MONITORING",
+    ]
+    .iter()
+    .map(|n| {
+        DetectorFeatureConfiguration::builder()
+            .name((*n).into())
+            .status(if *n == "RUNTIME_MONITORING" {
+                FeatureStatus::Disabled
+            } else {
+                FeatureStatus::Enabled
+            })
+            .build()
+    })
+    .collect();
+    let id = gd
+        .create_detector()
+        .enable(false)
+        .set_features(Some(features))
+        .send()
+        .await
+        .unwrap();
+    let id = id.detector_id().unwrap().to_owned();
+
+    let f = file();
+    let plan = emu
+        .baseline()
+        .args(["plan", "--baseline"])
+        .arg(f.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        text.contains("~ guardduty.detector[\"eu-west-1\"]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ status: \"DISABLED\" → \"ENABLED\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ guardduty.detector[\"us-east-1\"]"),
+        "{text}"
+    );
+
+    let apply = emu
+        .baseline()
+        .args(["apply", "--auto-approve", "--baseline"])
+        .arg(f.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&apply.stdout)
+    );
+    let ids = gd
+        .list_detectors()
+        .send()
+        .await
+        .unwrap()
+        .detector_ids()
+        .to_vec();
+    assert_eq!(ids, vec![id.clone()], "a second detector was created");
+    let d = gd.get_detector().detector_id(&id).send().await.unwrap();
+    assert_eq!(d.status().unwrap().as_str(), "ENABLED");
+    assert_eq!(
+        d.features().len(),
+        6,
+        "the features were clobbered: {:?}",
+        d.features()
+    );
+}
