@@ -134,6 +134,10 @@ impl Session {
         regional_client!(aws_sdk_iam, self, region)
     }
 
+    pub fn access_analyzer(&self, region: &str) -> aws_sdk_accessanalyzer::Client {
+        regional_client!(aws_sdk_accessanalyzer, self, region)
+    }
+
     pub fn guardduty(&self, region: &str) -> aws_sdk_guardduty::Client {
         regional_client!(aws_sdk_guardduty, self, region)
     }

@@ -26,6 +26,7 @@ pub struct Baseline {
     pub s3_block_public_access: Option<S3BlockPublicAccessConfig>,
     pub default_vpc: Option<DefaultVpcConfig>,
     pub guardduty: Option<GuardDutyConfig>,
+    pub access_analyzer: Option<AccessAnalyzerConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -73,6 +74,46 @@ pub struct DefaultVpcConfig {
     /// Delete unused default VPCs. Default false: only report them.
     #[serde(default)]
     pub delete: bool,
+}
+
+/// IAM Access Analyzer in every target region.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessAnalyzerConfig {
+    pub enabled: bool,
+    /// The name of the external-access analyzer we create; any active one is adopted.
+    #[serde(default = "default_analyzer_name")]
+    pub name: AnalyzerName,
+    /// Also an unused-access analyzer (paid).
+    #[serde(default)]
+    pub unused_access: bool,
+}
+
+fn default_analyzer_name() -> AnalyzerName {
+    AnalyzerName("baseline-external-access".into())
+}
+
+/// An analyzer name as Access Analyzer accepts it: 1–255 characters, starting with a
+/// letter, then letters, digits, `.`, `_` and `-`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct AnalyzerName(pub String);
+
+impl<'de> Deserialize<'de> for AnalyzerName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = (1..=230).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if ok {
+            Ok(AnalyzerName(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "invalid analyzer name {s:?}: expected 1 to 230 characters, a letter first, then letters, digits, '.', '_' or '-'"
+            )))
+        }
+    }
 }
 
 /// GuardDuty in every target region.

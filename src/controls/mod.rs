@@ -14,6 +14,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+pub mod access_analyzer;
 pub mod default_vpc;
 pub mod ebs_encryption;
 pub mod guardduty;
@@ -28,6 +29,7 @@ pub fn registry() -> Vec<Arc<dyn DynControl>> {
         register::<ebs_encryption::EbsEncryption>(),
         register::<default_vpc::DefaultVpc>(),
         register::<guardduty::GuardDuty>(),
+        register::<access_analyzer::AccessAnalyzer>(),
     ]
 }
 
@@ -223,6 +225,9 @@ impl Target {
     }
     pub fn kms(&self) -> aws_sdk_kms::Client {
         self.session.kms(&self.region)
+    }
+    pub fn access_analyzer(&self) -> aws_sdk_accessanalyzer::Client {
+        self.session.access_analyzer(&self.region)
     }
     pub fn guardduty(&self) -> aws_sdk_guardduty::Client {
         self.session.guardduty(&self.region)

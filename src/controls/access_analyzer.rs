@@ -1,0 +1,294 @@
+//! IAM Access Analyzer: an external-access analyzer (type ACCOUNT) in every target
+//! region, and optionally an unused-access one. Any active analyzer of the type is adopted.
+
+use super::{Applied, Control, Proposal, Scope, Target};
+use crate::baseline::{AccessAnalyzerConfig, Baseline};
+use crate::error::{AwsError, aws_err};
+use crate::plan::Action;
+use aws_sdk_accessanalyzer::types::Type;
+use serde_json::json;
+
+pub struct AccessAnalyzer;
+
+pub const EXTERNAL: &str = "ACCOUNT";
+pub const UNUSED: &str = "ACCOUNT_UNUSED_ACCESS";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analyzer {
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+}
+
+impl Analyzer {
+    fn usable(&self) -> bool {
+        matches!(self.status.as_str(), "ACTIVE" | "CREATING")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateAnalyzer {
+    pub name: String,
+    pub kind: &'static str,
+}
+
+impl Control for AccessAnalyzer {
+    const NAME: &'static str = "access_analyzer";
+    const SCOPE: Scope = Scope::Regional;
+    type Desired = AccessAnalyzerConfig;
+    type Observed = Vec<Analyzer>;
+    type Op = CreateAnalyzer;
+
+    fn desired(baseline: &Baseline) -> Option<AccessAnalyzerConfig> {
+        baseline.access_analyzer.clone().filter(|a| a.enabled)
+    }
+
+    async fn observe(target: &Target, _: &AccessAnalyzerConfig) -> Result<Vec<Analyzer>, AwsError> {
+        observe_with(&target.access_analyzer()).await
+    }
+
+    fn plan(
+        desired: &AccessAnalyzerConfig,
+        observed: &Vec<Analyzer>,
+        region: &str,
+    ) -> Vec<Proposal<CreateAnalyzer>> {
+        plan(desired, observed, region)
+    }
+
+    async fn apply(target: &Target, op: &CreateAnalyzer) -> Result<Applied, AwsError> {
+        apply_with(&target.access_analyzer(), op).await
+    }
+}
+
+pub async fn observe_with(
+    client: &aws_sdk_accessanalyzer::Client,
+) -> Result<Vec<Analyzer>, AwsError> {
+    let analyzers = client
+        .list_analyzers()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(aws_err("access-analyzer:ListAnalyzers"))?;
+    Ok(analyzers
+        .iter()
+        .map(|a| Analyzer {
+            name: a.name().to_owned(),
+            kind: a.r#type().as_str().to_owned(),
+            status: a.status().as_str().to_owned(),
+        })
+        .collect())
+}
+
+pub fn plan(
+    desired: &AccessAnalyzerConfig,
+    observed: &[Analyzer],
+    region: &str,
+) -> Vec<Proposal<CreateAnalyzer>> {
+    let mut wanted = vec![("analyzer", EXTERNAL, desired.name.0.clone())];
+    if desired.unused_access {
+        wanted.push((
+            "unused_access_analyzer",
+            UNUSED,
+            format!("{}-unused-access", desired.name.0),
+        ));
+    }
+    wanted
+        .into_iter()
+        .map(|(what, kind, name)| {
+            let address = format!("access_analyzer.{what}[\"{region}\"]");
+            match observed.iter().find(|a| a.kind == kind && a.usable()) {
+                Some(existing) => {
+                    let p = Proposal::new(address, Action::NoOp).before(
+                        json!({ "name": existing.name, "type": kind, "status": existing.status }),
+                    );
+                    if existing.name == name {
+                        p
+                    } else {
+                        p.reason(format!("adopted the existing analyzer {:?}", existing.name))
+                    }
+                }
+                None => Proposal::new(address, Action::Create)
+                    .after(json!({ "name": name, "type": kind }))
+                    .op(CreateAnalyzer { name, kind }),
+            }
+        })
+        .collect()
+}
+
+pub async fn apply_with(
+    client: &aws_sdk_accessanalyzer::Client,
+    op: &CreateAnalyzer,
+) -> Result<Applied, AwsError> {
+    match client
+        .create_analyzer()
+        .analyzer_name(&op.name)
+        .r#type(Type::from(op.kind))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Applied::Done),
+        // Our name exists already: another run created it first.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conflict_exception()) =>
+        {
+            Ok(Applied::AlreadyDone)
+        }
+        Err(e) => Err(aws_err("access-analyzer:CreateAnalyzer")(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::AnalyzerName;
+    use aws_sdk_accessanalyzer::operation::{
+        create_analyzer::{CreateAnalyzerError, CreateAnalyzerOutput},
+        list_analyzers::ListAnalyzersOutput,
+    };
+    use aws_sdk_accessanalyzer::types::{
+        AnalyzerStatus, AnalyzerSummary, error::ConflictException,
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn desired(unused: bool) -> AccessAnalyzerConfig {
+        AccessAnalyzerConfig {
+            enabled: true,
+            name: AnalyzerName("baseline-external-access".into()),
+            unused_access: unused,
+        }
+    }
+
+    fn analyzer(name: &str, kind: &str, status: &str) -> Analyzer {
+        Analyzer {
+            name: name.into(),
+            kind: kind.into(),
+            status: status.into(),
+        }
+    }
+
+    #[test]
+    fn no_analyzer_is_created() {
+        let p = plan(&desired(false), &[], "eu-west-1");
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].address, "access_analyzer.analyzer[\"eu-west-1\"]");
+        assert_eq!(
+            p[0].op,
+            Some(CreateAnalyzer {
+                name: "baseline-external-access".into(),
+                kind: EXTERNAL
+            })
+        );
+    }
+
+    #[test]
+    fn any_active_external_analyzer_is_adopted() {
+        let p = plan(
+            &desired(false),
+            &[analyzer("org-made", EXTERNAL, "ACTIVE")],
+            "eu-west-1",
+        );
+        assert_eq!(p[0].action, Action::NoOp);
+        assert_eq!(
+            p[0].reason.as_deref(),
+            Some("adopted the existing analyzer \"org-made\"")
+        );
+    }
+
+    #[test]
+    fn a_failed_or_other_type_analyzer_does_not_count() {
+        let live = [
+            analyzer("old", EXTERNAL, "FAILED"),
+            analyzer("org", "ORGANIZATION", "ACTIVE"),
+        ];
+        assert_eq!(
+            plan(&desired(false), &live, "eu-west-1")[0].action,
+            Action::Create
+        );
+    }
+
+    #[test]
+    fn unused_access_is_a_separate_toggle() {
+        let live = [analyzer("baseline-external-access", EXTERNAL, "ACTIVE")];
+        let p = plan(&desired(true), &live, "eu-west-1");
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].action, Action::NoOp);
+        assert!(p[0].reason.is_none());
+        assert_eq!(
+            p[1].op,
+            Some(CreateAnalyzer {
+                name: "baseline-external-access-unused-access".into(),
+                kind: UNUSED
+            })
+        );
+    }
+
+    fn summary(name: &str, kind: &str) -> AnalyzerSummary {
+        AnalyzerSummary::builder()
+            .arn(format!(
+                "arn:aws:access-analyzer:eu-west-1:123456789012:analyzer/{name}"
+            ))
+            .name(name)
+            .r#type(Type::from(kind))
+            .created_at(aws_smithy_types::DateTime::from_secs(0))
+            .status(AnalyzerStatus::Active)
+            .build()
+            .unwrap()
+    }
+
+    // The emulator has no Access Analyzer: the calls are mocked with the real shapes.
+    #[tokio::test]
+    async fn an_adopted_analyzer_causes_no_write() {
+        let list = mock!(aws_sdk_accessanalyzer::Client::list_analyzers).then_output(|| {
+            ListAnalyzersOutput::builder()
+                .analyzers(summary("org-made", EXTERNAL))
+                .build()
+                .unwrap()
+        });
+        let create = mock!(aws_sdk_accessanalyzer::Client::create_analyzer)
+            .then_output(|| CreateAnalyzerOutput::builder().build());
+        let client = mock_client!(aws_sdk_accessanalyzer, RuleMode::MatchAny, [&list, &create]);
+        let observed = observe_with(&client).await.unwrap();
+        assert_eq!(observed, vec![analyzer("org-made", EXTERNAL, "ACTIVE")]);
+        let proposals = plan(&desired(false), &observed, "eu-west-1");
+        assert!(proposals.iter().all(|p| p.op.is_none()));
+        assert_eq!((list.num_calls(), create.num_calls()), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn create_sends_the_name_and_type_and_a_conflict_is_already_done() {
+        let create = mock!(aws_sdk_accessanalyzer::Client::create_analyzer)
+            .match_requests(|r| {
+                r.analyzer_name() == Some("baseline-external-access")
+                    && r.r#type().map(|t| t.as_str()) == Some(EXTERNAL)
+            })
+            .then_output(|| CreateAnalyzerOutput::builder().arn("arn:x").build());
+        let conflict = mock!(aws_sdk_accessanalyzer::Client::create_analyzer).then_error(|| {
+            CreateAnalyzerError::ConflictException(
+                ConflictException::builder()
+                    .message("exists")
+                    .resource_id("baseline-external-access")
+                    .resource_type("Analyzer")
+                    .build()
+                    .unwrap(),
+            )
+        });
+        let client = mock_client!(
+            aws_sdk_accessanalyzer,
+            RuleMode::Sequential,
+            [&create, &conflict]
+        );
+        let op = CreateAnalyzer {
+            name: "baseline-external-access".into(),
+            kind: EXTERNAL,
+        };
+        assert_eq!(apply_with(&client, &op).await.unwrap(), Applied::Done);
+        assert_eq!(
+            apply_with(&client, &op).await.unwrap(),
+            Applied::AlreadyDone
+        );
+        assert_eq!((create.num_calls(), conflict.num_calls()), (1, 1));
+    }
+}
