@@ -128,12 +128,7 @@ fn fresh_account_plan_apply_plan_and_a_second_apply_writes_nothing() {
 async fn the_state_after_apply_is_read_back_through_the_api() {
     let emu = Emulator::start();
     let file = two_regions("");
-    let apply = emu
-        .baseline()
-        .args(["apply", "--auto-approve", "--baseline"])
-        .arg(file.path())
-        .output()
-        .unwrap();
+    let apply = emu.run(&["apply", "--auto-approve"], file.path());
     assert_eq!(
         apply.status.code(),
         Some(0),
@@ -192,12 +187,7 @@ async fn a_stricter_live_password_policy_is_kept_and_the_plan_says_so() {
         .await
         .unwrap();
     let file = two_regions("");
-    let plan = emu
-        .baseline()
-        .args(["plan", "--baseline"])
-        .arg(file.path())
-        .output()
-        .unwrap();
+    let plan = emu.run(&["plan"], file.path());
     let text = stdout(&plan);
     assert!(text.contains("~ iam.password_policy"), "{text}");
     assert!(
@@ -209,12 +199,7 @@ async fn a_stricter_live_password_policy_is_kept_and_the_plan_says_so() {
         "the plan would loosen: {text}"
     );
 
-    let apply = emu
-        .baseline()
-        .args(["apply", "--auto-approve", "--baseline"])
-        .arg(file.path())
-        .output()
-        .unwrap();
+    let apply = emu.run(&["apply", "--auto-approve"], file.path());
     assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
     let policy = emu
         .iam()
@@ -228,12 +213,7 @@ async fn a_stricter_live_password_policy_is_kept_and_the_plan_says_so() {
     assert_eq!(policy.password_reuse_prevention(), Some(24));
     assert!(policy.require_uppercase_characters());
 
-    let plan = emu
-        .baseline()
-        .args(["plan", "--detailed-exitcode", "--baseline"])
-        .arg(file.path())
-        .output()
-        .unwrap();
+    let plan = emu.run(&["plan", "--detailed-exitcode"], file.path());
     let text = stdout(&plan);
     assert_eq!(plan.status.code(), Some(0), "{text}");
     assert!(
@@ -266,12 +246,7 @@ async fn a_default_vpc_with_a_network_interface_is_kept_and_reported() {
         .unwrap();
 
     let file = two_regions("");
-    let plan = emu
-        .baseline()
-        .args(["plan", "--baseline"])
-        .arg(file.path())
-        .output()
-        .unwrap();
+    let plan = emu.run(&["plan"], file.path());
     let text = stdout(&plan);
     assert!(
         text.contains(&format!(
@@ -282,12 +257,7 @@ async fn a_default_vpc_with_a_network_interface_is_kept_and_reported() {
     assert!(text.contains("- ec2.default_vpc[\"us-east-1\"]"), "{text}");
     assert!(text.contains("1 to destroy"), "{text}");
 
-    let apply = emu
-        .baseline()
-        .args(["apply", "--auto-approve", "--baseline"])
-        .arg(file.path())
-        .output()
-        .unwrap();
+    let apply = emu.run(&["apply", "--auto-approve"], file.path());
     assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
     let vpcs = ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
     assert_eq!(vpcs.vpcs().len(), 1, "the VPC in use was deleted");
@@ -321,12 +291,7 @@ fn deletion_off_only_reports_default_vpcs() {
         .replace("regions = \"all\"", "regions = [\"eu-west-1\"]")
         .replace("delete = true ", "delete = false");
     let file = baseline_file(&body);
-    let apply = emu
-        .baseline()
-        .args(["apply", "--auto-approve", "--baseline"])
-        .arg(file.path())
-        .output()
-        .unwrap();
+    let apply = emu.run(&["apply", "--auto-approve"], file.path());
     let text = stdout(&apply);
     assert!(
         text.contains("kept: reported only: deletion is off (delete = false)"),
@@ -334,12 +299,7 @@ fn deletion_off_only_reports_default_vpcs() {
     );
     assert!(!text.contains(": destroyed"), "{text}");
     emu.clear_requests();
-    let plan = emu
-        .baseline()
-        .args(["plan", "--detailed-exitcode", "--baseline"])
-        .arg(file.path())
-        .output()
-        .unwrap();
+    let plan = emu.run(&["plan", "--detailed-exitcode"], file.path());
     assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
 }
 
@@ -526,12 +486,7 @@ fn apply_without_yes_changes_nothing() {
 fn json_plan_snapshot() {
     let emu = Emulator::start();
     let file = two_regions("");
-    let out = emu
-        .baseline()
-        .args(["plan", "--output", "json", "--baseline"])
-        .arg(file.path())
-        .output()
-        .unwrap();
+    let out = emu.run(&["plan", "--output", "json"], file.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     insta::with_settings!({filters => vec![

@@ -73,6 +73,16 @@ impl Emulator {
         cmd
     }
 
+    /// Runs the binary with `args` and `--baseline FILE`.
+    pub fn run(&self, args: &[&str], baseline: &Path) -> std::process::Output {
+        self.baseline()
+            .args(args)
+            .arg("--baseline")
+            .arg(baseline)
+            .output()
+            .expect("the binary runs")
+    }
+
     fn http(&self, method: &str, path: &str, body: &str) -> Value {
         let mut stream =
             TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the emulator");

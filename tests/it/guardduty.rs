@@ -34,12 +34,7 @@ async fn guardduty(emu: &Emulator, region: &str) -> aws_sdk_guardduty::Client {
 async fn fresh_account_apply_then_no_changes_and_no_writes() {
     let emu = Emulator::start();
     let f = file();
-    let plan = emu
-        .baseline()
-        .args(["plan", "--detailed-exitcode", "--baseline"])
-        .arg(f.path())
-        .output()
-        .unwrap();
+    let plan = emu.run(&["plan", "--detailed-exitcode"], f.path());
     let text = String::from_utf8_lossy(&plan.stdout);
     assert_eq!(plan.status.code(), Some(2), "{text}");
     assert!(
@@ -51,12 +46,7 @@ async fn fresh_account_apply_then_no_changes_and_no_writes() {
         "{text}"
     );
 
-    let apply = emu
-        .baseline()
-        .args(["apply", "--auto-approve", "--baseline"])
-        .arg(f.path())
-        .output()
-        .unwrap();
+    let apply = emu.run(&["apply", "--auto-approve"], f.path());
     assert_eq!(
         apply.status.code(),
         Some(0),
@@ -92,12 +82,7 @@ async fn fresh_account_apply_then_no_changes_and_no_writes() {
         assert_eq!(on("RUNTIME_MONITORING").as_deref(), Some("DISABLED"));
     }
 
-    let plan = emu
-        .baseline()
-        .args(["plan", "--detailed-exitcode", "--baseline"])
-        .arg(f.path())
-        .output()
-        .unwrap();
+    let plan = emu.run(&["plan", "--detailed-exitcode"], f.path());
     assert_eq!(
         plan.status.code(),
         Some(0),
@@ -105,12 +90,7 @@ async fn fresh_account_apply_then_no_changes_and_no_writes() {
         String::from_utf8_lossy(&plan.stdout)
     );
     emu.clear_requests();
-    let again = emu
-        .baseline()
-        .args(["apply", "--auto-approve", "--baseline"])
-        .arg(f.path())
-        .output()
-        .unwrap();
+    let again = emu.run(&["apply", "--auto-approve"], f.path());
     assert_eq!(again.status.code(), Some(0));
     let writes: Vec<Value> = emu.requests().into_iter().filter(is_write).collect();
     assert!(writes.is_empty(), "{writes:?}");
@@ -150,12 +130,7 @@ async fn a_suspended_detector_is_re_enabled_not_duplicated() {
     let id = id.detector_id().unwrap().to_owned();
 
     let f = file();
-    let plan = emu
-        .baseline()
-        .args(["plan", "--baseline"])
-        .arg(f.path())
-        .output()
-        .unwrap();
+    let plan = emu.run(&["plan"], f.path());
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(
         text.contains("~ guardduty.detector[\"eu-west-1\"]"),
@@ -170,12 +145,7 @@ async fn a_suspended_detector_is_re_enabled_not_duplicated() {
         "{text}"
     );
 
-    let apply = emu
-        .baseline()
-        .args(["apply", "--auto-approve", "--baseline"])
-        .arg(f.path())
-        .output()
-        .unwrap();
+    let apply = emu.run(&["apply", "--auto-approve"], f.path());
     assert_eq!(
         apply.status.code(),
         Some(0),
