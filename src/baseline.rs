@@ -6,7 +6,6 @@
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -212,12 +211,6 @@ impl Baseline {
             )
         })?;
         Ok(baseline)
-    }
-
-    /// A short hash of the file's meaning, for reports.
-    pub fn digest(text: &str) -> String {
-        let hash = Sha256::digest(text.as_bytes());
-        hash.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
