@@ -142,6 +142,18 @@ impl Session {
         regional_client!(aws_sdk_guardduty, self, region)
     }
 
+    pub fn security_hub(&self, region: &str) -> aws_sdk_securityhub::Client {
+        regional_client!(aws_sdk_securityhub, self, region)
+    }
+
+    pub fn detective(&self, region: &str) -> aws_sdk_detective::Client {
+        regional_client!(aws_sdk_detective, self, region)
+    }
+
+    pub fn inspector(&self, region: &str) -> aws_sdk_inspector2::Client {
+        regional_client!(aws_sdk_inspector2, self, region)
+    }
+
     pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
         regional_client!(aws_sdk_kms, self, region)
     }

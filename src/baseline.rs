@@ -26,6 +26,9 @@ pub struct Baseline {
     pub default_vpc: Option<DefaultVpcConfig>,
     pub guardduty: Option<GuardDutyConfig>,
     pub access_analyzer: Option<AccessAnalyzerConfig>,
+    pub security_hub: Option<SecurityHubConfig>,
+    pub detective: Option<DetectiveConfig>,
+    pub inspector: Option<InspectorConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -113,6 +116,91 @@ impl<'de> Deserialize<'de> for AnalyzerName {
             )))
         }
     }
+}
+
+/// Security Hub in every target region, with the listed standards.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityHubConfig {
+    pub enabled: bool,
+    /// Short names; each is enabled. Others already enabled are reported and left alone,
+    /// unless `disable_unlisted_standards`.
+    #[serde(default = "default_standards")]
+    pub standards: Vec<StandardName>,
+    #[serde(default)]
+    pub disable_unlisted_standards: bool,
+    /// Controls AWS adds to an enabled standard are enabled too. `false`: left as it is.
+    #[serde(default = "yes")]
+    pub auto_enable_controls: bool,
+    /// One finding per control across standards. `false`: left as it is.
+    #[serde(default = "yes")]
+    pub consolidated_control_findings: bool,
+}
+
+fn default_standards() -> Vec<StandardName> {
+    vec![StandardName::Fsbp, StandardName::Cis]
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A Security Hub standard by short name; the newest version the API offers is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+pub enum StandardName {
+    #[serde(rename = "fsbp")]
+    Fsbp,
+    #[serde(rename = "cis")]
+    Cis,
+    #[serde(rename = "nist-800-53")]
+    Nist80053,
+    #[serde(rename = "pci-dss")]
+    PciDss,
+}
+
+impl StandardName {
+    pub const ALL: [StandardName; 4] = [Self::Fsbp, Self::Cis, Self::Nist80053, Self::PciDss];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StandardName::Fsbp => "fsbp",
+            StandardName::Cis => "cis",
+            StandardName::Nist80053 => "nist-800-53",
+            StandardName::PciDss => "pci-dss",
+        }
+    }
+
+    /// The name of the standard in its ARN: `…:standards/<slug>/v/<version>` (CIS 1.2.0
+    /// is the older form `…:ruleset/<slug>/v/1.2.0`).
+    pub fn slug(self) -> &'static str {
+        match self {
+            StandardName::Fsbp => "aws-foundational-security-best-practices",
+            StandardName::Cis => "cis-aws-foundations-benchmark",
+            StandardName::Nist80053 => "nist-800-53",
+            StandardName::PciDss => "pci-dss",
+        }
+    }
+}
+
+/// Amazon Detective: a behaviour graph in every target region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectiveConfig {
+    pub enabled: bool,
+}
+
+/// Amazon Inspector scanning; each resource type its own toggle. `false` never disables
+/// scanning that is on (it is left as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InspectorConfig {
+    pub enabled: bool,
+    #[serde(default = "yes")]
+    pub ec2: bool,
+    #[serde(default = "yes")]
+    pub ecr: bool,
+    #[serde(default = "yes")]
+    pub lambda: bool,
 }
 
 /// GuardDuty in every target region.

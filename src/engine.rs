@@ -226,9 +226,11 @@ pub async fn apply(
                     let outcome = match control.apply_change(&target, &change).await {
                         Ok(Applied::Done) => Outcome::Applied,
                         Ok(Applied::AlreadyDone) => Outcome::AlreadyDone,
+                        Ok(Applied::Deferred(reason)) => Outcome::Deferred { reason },
                         Err(error) => Outcome::Failed { error },
                     };
-                    let failed = matches!(outcome, Outcome::Failed { .. });
+                    let failed =
+                        matches!(outcome, Outcome::Failed { .. } | Outcome::Deferred { .. });
                     let _ = tx.send(AppliedChange {
                         address: change.address.clone(),
                         control: change.control,

@@ -136,6 +136,11 @@ where
     move |err| from_sdk(operation, &err)
 }
 
+fn no_endpoint<E: std::error::Error + 'static, R: std::fmt::Debug>(err: &SdkError<E, R>) -> bool {
+    let text = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
+    text.contains("dns error") || text.contains("failed to lookup address")
+}
+
 pub fn from_sdk<E>(
     operation: &'static str,
     err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
@@ -156,6 +161,15 @@ where
                 status,
             }
         }
+        // A service that does not exist in a region has no endpoint there: its name does
+        // not resolve. (The account's own endpoints resolved already, or discovery failed.)
+        SdkError::DispatchFailure(_) if no_endpoint(err) => AwsError {
+            operation,
+            code: None,
+            message: Some("the service has no endpoint in this region".to_owned()),
+            kind: ErrorKind::Unsupported,
+            status,
+        },
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => AwsError {
             operation,
             code: None,
@@ -188,4 +202,49 @@ pub enum Error {
     NoRegion,
     #[error("invalid endpoint URL {url:?}: {reason}")]
     Endpoint { url: String, reason: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::Response;
+
+    fn dispatch(message: &str) -> AwsError {
+        let err: SdkError<
+            aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError,
+            Response,
+        > = SdkError::dispatch_failure(ConnectorError::io(Box::new(std::io::Error::other(
+            message.to_owned(),
+        ))));
+        from_sdk("detective:ListGraphs", &err)
+    }
+
+    #[test]
+    fn a_service_without_an_endpoint_is_unsupported_and_other_io_is_transient() {
+        let e =
+            dispatch("dns error: failed to lookup address information: Name or service not known");
+        assert_eq!(e.kind, ErrorKind::Unsupported);
+        assert_eq!(
+            dispatch("connection reset by peer").kind,
+            ErrorKind::Transient
+        );
+    }
+
+    #[test]
+    fn codes_are_classified() {
+        assert_eq!(
+            classify(Some("AccessDeniedException"), Some(400)),
+            ErrorKind::AccessDenied
+        );
+        assert_eq!(
+            classify(Some("SubscriptionRequiredException"), None),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            classify(Some("NoSuchEntity"), Some(404)),
+            ErrorKind::NotFound
+        );
+        assert_eq!(classify(None, Some(503)), ErrorKind::Transient);
+    }
 }

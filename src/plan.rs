@@ -24,6 +24,9 @@ pub enum Action {
     /// The setting cannot apply to this target (a region not enabled, a service not
     /// available there); the reason says why.
     Skipped,
+    /// The change cannot be made yet (Detective waits until GuardDuty has run for about
+    /// 48 hours); the reason says why, and a later run makes it.
+    Deferred,
 }
 
 impl Action {
@@ -39,6 +42,7 @@ impl Action {
             Action::NoOp => "=",
             Action::Kept => "#",
             Action::Skipped => "!",
+            Action::Deferred => ">",
         }
     }
 }
@@ -98,6 +102,7 @@ pub struct Summary {
     pub destroy: usize,
     pub kept: usize,
     pub skipped: usize,
+    pub deferred: usize,
     pub failed: usize,
 }
 
@@ -154,6 +159,7 @@ pub fn summarize(changes: &[Change], failed: usize) -> Summary {
             Action::Delete => s.destroy += 1,
             Action::Kept => s.kept += 1,
             Action::Skipped => s.skipped += 1,
+            Action::Deferred => s.deferred += 1,
             Action::NoOp => {}
         }
     }
@@ -167,6 +173,10 @@ pub enum Outcome {
     Applied,
     /// Another run (or a person) made the change between our observation and our call.
     AlreadyDone,
+    /// AWS refused for a reason that time resolves; a later run makes the change.
+    Deferred {
+        reason: String,
+    },
     Failed {
         error: AwsError,
     },

@@ -24,7 +24,7 @@ impl Style {
             Action::Create => "32",
             Action::Update => "33",
             Action::Delete => "31",
-            Action::Kept => "36",
+            Action::Kept | Action::Deferred => "36",
             Action::Skipped | Action::NoOp => "2",
         };
         self.paint(code, text)
@@ -75,12 +75,12 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     for change in plan
         .changes
         .iter()
-        .filter(|c| c.action == Action::Kept || c.action == Action::Skipped)
+        .filter(|c| matches!(c.action, Action::Kept | Action::Skipped | Action::Deferred))
     {
-        let verb = if change.action == Action::Kept {
-            "kept"
-        } else {
-            "skipped"
+        let verb = match change.action {
+            Action::Kept => "kept",
+            Action::Deferred => "deferred",
+            _ => "skipped",
         };
         let what = change
             .before
@@ -137,10 +137,19 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
             s.change,
             s.destroy
         );
+    } else if plan.failures.is_empty() && s.deferred > 0 {
+        let _ = writeln!(out, "No changes that can be made now.");
     } else if plan.failures.is_empty() {
         let _ = writeln!(out, "No changes. The account matches the baseline.");
     } else {
         let _ = writeln!(out, "No changes in the targets that could be observed.");
+    }
+    if s.deferred > 0 {
+        let _ = writeln!(
+            out,
+            "{} change(s) deferred until AWS allows them; a later run makes them.",
+            s.deferred
+        );
     }
     if !plan.failures.is_empty() {
         let _ = writeln!(
@@ -291,6 +300,11 @@ pub fn applied_line(result: &AppliedChange, style: Style) -> String {
             "{}: already done by someone else; nothing changed",
             style.bold(&result.address)
         ),
+        Outcome::Deferred { reason } => format!(
+            "{}: {} {reason}",
+            style.bold(&result.address),
+            style.action(Action::Deferred, "deferred:")
+        ),
         Outcome::Failed { error } => format!(
             "{}: {} {error}",
             style.bold(&result.address),
@@ -315,6 +329,18 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
         count(Action::Update),
         count(Action::Delete)
     );
+    let deferred = report
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Deferred { .. }))
+        .count()
+        + report.plan.summary.deferred;
+    if deferred > 0 {
+        let _ = writeln!(
+            out,
+            "{deferred} change(s) deferred until AWS allows them; a later run makes them."
+        );
+    }
     let failed = report.failed();
     if failed > 0 {
         let _ = writeln!(
@@ -339,6 +365,36 @@ mod tests {
         assert!(diff.contains("+       \"Sid\": \"B\""), "{diff}");
         assert!(diff.contains("  \"Version\": \"2012-10-17\""), "{diff}");
         assert!(!diff.contains("- "), "{diff}");
+    }
+
+    #[test]
+    fn a_deferred_change_is_listed_with_its_reason_and_counted() {
+        let mut plan = Plan::new("123456789012".into(), "aws".into(), "eu-west-1".into());
+        plan.changes.push(Change {
+            address: "detective.graph[\"eu-west-1\"]".into(),
+            control: "detective",
+            region: Some("eu-west-1".into()),
+            action: Action::Deferred,
+            before: None,
+            after: Some(json!({"graph": "enabled"})),
+            reason: Some("GuardDuty has been on for 3 hours here".into()),
+            operation: None,
+        });
+        plan.finish();
+        assert_eq!(plan.summary.deferred, 1);
+        assert!(!plan.has_changes());
+        let text = plan_text(&plan, Style { color: false });
+        assert!(
+            text.contains(
+                "> detective.graph[\"eu-west-1\"] deferred: GuardDuty has been on for 3 hours here"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("No changes that can be made now."), "{text}");
+        assert!(
+            text.contains("1 change(s) deferred until AWS allows them"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -16,10 +16,13 @@ use std::sync::Arc;
 
 pub mod access_analyzer;
 pub mod default_vpc;
+pub mod detective;
 pub mod ebs_encryption;
 pub mod guardduty;
+pub mod inspector;
 pub mod password_policy;
 pub mod s3_block_public_access;
+pub mod security_hub;
 
 /// Every control, in the order their changes are applied within one region.
 pub fn registry() -> Vec<Arc<dyn DynControl>> {
@@ -30,6 +33,9 @@ pub fn registry() -> Vec<Arc<dyn DynControl>> {
         register::<default_vpc::DefaultVpc>(),
         register::<guardduty::GuardDuty>(),
         register::<access_analyzer::AccessAnalyzer>(),
+        register::<security_hub::SecurityHub>(),
+        register::<detective::Detective>(),
+        register::<inspector::Inspector>(),
     ]
 }
 
@@ -92,11 +98,13 @@ impl<Op> Proposal<Op> {
 }
 
 /// How an applied operation ended, when it did not fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     Done,
     /// The live state already had it (another run won a race): nothing was changed.
     AlreadyDone,
+    /// AWS refused for a reason that passes with time (the plan model's `deferred`).
+    Deferred(String),
 }
 
 /// One baseline setting.
@@ -231,5 +239,14 @@ impl Target {
     }
     pub fn guardduty(&self) -> aws_sdk_guardduty::Client {
         self.session.guardduty(&self.region)
+    }
+    pub fn security_hub(&self) -> aws_sdk_securityhub::Client {
+        self.session.security_hub(&self.region)
+    }
+    pub fn detective(&self) -> aws_sdk_detective::Client {
+        self.session.detective(&self.region)
+    }
+    pub fn inspector(&self) -> aws_sdk_inspector2::Client {
+        self.session.inspector(&self.region)
     }
 }

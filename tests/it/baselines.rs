@@ -36,3 +36,38 @@ fn secure_account_turns_every_setting_on() {
     let vpc = b.default_vpc.unwrap();
     assert!(vpc.enabled && vpc.delete);
 }
+
+#[test]
+fn threat_detection_tables_ship_as_the_issue_asks() {
+    use baseline::baseline::StandardName;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines");
+    let secure = Baseline::load(&dir.join("secure-account.toml")).unwrap();
+    let hub = secure.security_hub.unwrap();
+    assert!(hub.enabled && !hub.disable_unlisted_standards);
+    assert_eq!(hub.standards, [StandardName::Fsbp, StandardName::Cis]);
+    assert!(secure.detective.unwrap().enabled);
+    assert!(secure.guardduty.unwrap().enabled);
+    assert!(secure.access_analyzer.unwrap().enabled);
+    assert!(!secure.inspector.unwrap().enabled);
+
+    let phase1 = Baseline::load(&dir.join("maturity-phase1.toml")).unwrap();
+    let inspector = phase1.inspector.unwrap();
+    assert!(inspector.enabled && inspector.ec2 && inspector.ecr && inspector.lambda);
+    assert!(phase1.security_hub.unwrap().enabled);
+    assert!(phase1.detective.unwrap().enabled);
+    assert!(phase1.guardduty.unwrap().enabled);
+    assert!(phase1.access_analyzer.unwrap().enabled);
+}
+
+#[test]
+fn an_unknown_standard_is_rejected_with_the_allowed_names() {
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    std::io::Write::write_all(
+        &mut f,
+        b"[security_hub]\nenabled = true\nstandards = [\"fsbp\", \"cis-1.2\"]\n",
+    )
+    .unwrap();
+    let err = Baseline::load(f.path()).unwrap_err().to_string();
+    assert!(err.contains("security_hub.standards"), "{err}");
+    assert!(err.contains("fsbp") && err.contains("nist-800-53"), "{err}");
+}

@@ -146,10 +146,47 @@ impl Drop for Emulator {
 /// A request that changes something: anything but a read.
 pub fn is_write(request: &Value) -> bool {
     let method = request["method"].as_str().unwrap_or("");
+    let path = request["path"].as_str().unwrap_or("");
     match request["action"].as_str() {
         Some(action) => !["Describe", "Get", "List"]
             .iter()
             .any(|p| action.starts_with(p)),
-        None => !matches!(method, "GET" | "HEAD"),
+        // REST APIs: reads are GET, or a POST to a `…/get` or `…/list` path (Inspector's
+        // BatchGetAccountStatus is `POST /status/batch/get`).
+        None => {
+            !(matches!(method, "GET" | "HEAD") || path.ends_with("/get") || path.ends_with("/list"))
+        }
+    }
+}
+
+/// A baseline file with this text.
+pub fn baseline_file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+impl Emulator {
+    /// Asserts that the account has converged on the baseline: `plan` finds nothing to do
+    /// and a second `apply` sends no write request at all.
+    pub fn assert_converged(&self, baseline: &Path) {
+        let plan = self.run(&["plan", "--detailed-exitcode"], baseline);
+        assert_eq!(
+            plan.status.code(),
+            Some(0),
+            "plan after apply: {}{}",
+            String::from_utf8_lossy(&plan.stdout),
+            String::from_utf8_lossy(&plan.stderr)
+        );
+        self.clear_requests();
+        let again = self.run(&["apply", "--auto-approve"], baseline);
+        assert_eq!(
+            again.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&again.stdout)
+        );
+        let writes: Vec<Value> = self.requests().into_iter().filter(is_write).collect();
+        assert!(writes.is_empty(), "a second apply wrote: {writes:?}");
     }
 }

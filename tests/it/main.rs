@@ -4,3 +4,4 @@ mod baselines;
 mod cli;
 mod emulator;
 mod guardduty;
+mod threat_detection;
