@@ -129,3 +129,35 @@ async fn an_existing_hub_is_adopted_not_enabled_again() {
     assert_eq!(enables, ["us-east-1"]);
     emu.assert_converged(f.path());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_denied_on_security_hub_does_not_stop_inspector() {
+    let emu = Emulator::start();
+    emu.inject_faults(serde_json::json!([{
+        "region": "eu-west-1", "service": "securityhub",
+        "code": "AccessDeniedException", "status": 403
+    }]));
+    let f = baseline_file(BASELINE);
+    let apply = emu.run(&["apply", "--auto-approve", "--output", "json"], f.path());
+    assert_eq!(apply.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&apply.stdout).unwrap();
+    let failures = report["plan"]["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["address"], "security_hub[\"eu-west-1\"]");
+    assert_eq!(failures[0]["error"]["kind"], "access_denied");
+    let applied: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "applied")
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        applied,
+        [
+            "inspector.scanning[\"eu-west-1\"]",
+            "inspector.scanning[\"us-east-1\"]",
+            "security_hub.hub[\"us-east-1\"]"
+        ]
+    );
+}
