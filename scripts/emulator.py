@@ -9,6 +9,11 @@ The layer adds what the tests and the benchmark need and moto lacks:
     the request's SigV4 credential scope; a missing key matches anything);
   - a request log: GET /_baseline/requests lists every AWS request seen
     ({"method", "service", "region", "action", "path"}); DELETE empties it.
+    A fault may also name an "action" (for example "CreateTrail") to fail only that call.
+
+It also corrects two places where moto 5.2.5 differs from real AWS (../shared/EMULATOR.md):
+  - S3 GetBucketVersioning answers <VersioningConfiguration> (moto: a root the SDK rejects);
+  - the AWS Config service-linked role is named AWSServiceRoleForConfig (moto: ...Forconfig).
 
 It binds 127.0.0.1 only, on the given port (0: a free one), and prints
 "listening on PORT" once it accepts connections.
@@ -29,6 +34,23 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from werkzeug.serving import make_server
+
+import moto.iam.models
+import moto.s3.responses
+
+
+def _get_bucket_versioning(self):
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    inner = f"<Status>{status}</Status>" if status else ""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}</VersioningConfiguration>'
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+moto.s3.responses.S3Response.get_bucket_versioning = _get_bucket_versioning
+moto.iam.models.SERVICE_NAME_CONVERSION["config"] = "Config"
 
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
@@ -76,7 +98,11 @@ class Layer:
             self.requests.append(record)
             faults = list(self.faults)
         for f in faults:
-            if f.get("region", region) == region and f.get("service", service) == service:
+            if (
+                f.get("region", region) == region
+                and f.get("service", service) == service
+                and f.get("action", action) == action
+            ):
                 return self.fail(start_response, f, service)
         return self.app(environ, start_response)
 

@@ -142,6 +142,25 @@ impl Session {
         regional_client!(aws_sdk_guardduty, self, region)
     }
 
+    /// S3 in a region. Against an emulator endpoint (`--endpoint-url`) bucket names go in
+    /// the path, as emulators expect; against AWS, in the host name.
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_owned()))
+                .force_path_style(self.sdk.endpoint_url().is_some())
+                .build(),
+        )
+    }
+
+    pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        regional_client!(aws_sdk_cloudtrail, self, region)
+    }
+
+    pub fn config(&self, region: &str) -> aws_sdk_config::Client {
+        regional_client!(aws_sdk_config, self, region)
+    }
+
     pub fn security_hub(&self, region: &str) -> aws_sdk_securityhub::Client {
         regional_client!(aws_sdk_securityhub, self, region)
     }

@@ -5,7 +5,7 @@
 use crate::aws::{AccountRegion, Session};
 use crate::baseline::{Baseline, Regions};
 use crate::controls::{Applied, DynControl, Scope, Target};
-use crate::error::{Error, ErrorKind};
+use crate::error::{AwsError, Error, ErrorKind};
 use crate::plan::{Action, AppliedChange, Change, Failure, Outcome, Plan, RegionStatus};
 use indicatif::ProgressBar;
 use std::collections::BTreeMap;
@@ -167,6 +167,7 @@ pub async fn plan(
                 after: None,
                 reason: Some(format!("not available here ({error})")),
                 operation: None,
+                order: 0,
             }),
             Err(error) => {
                 tracing::warn!(control = name, region = region.as_deref(), %error, "observation failed");
@@ -192,7 +193,8 @@ fn address_of(control: &str, region: Option<&str>) -> String {
 }
 
 /// Carries out every change of `plan` that has an operation. Changes of one target run in
-/// order; targets run concurrently. `on_done` sees each result as it completes.
+/// their control's order; targets of stage 0 run concurrently, together with the staged
+/// chain (stage 1, then 2, …). `on_done` sees each result as it completes.
 pub async fn apply(
     ctx: &Context,
     plan: &Plan,
@@ -211,43 +213,40 @@ pub async fn apply(
             .push(change.clone());
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut tasks = JoinSet::new();
-    for ((name, region), changes) in groups {
+    let mut stages: BTreeMap<u8, Vec<Group>> = BTreeMap::new();
+    for ((name, region), mut changes) in groups {
         let Some(control) = controls.iter().find(|c| c.name() == name).cloned() else {
             continue;
         };
+        changes.sort_by_key(|c| c.order);
         let target = ctx.target_of(control.as_ref(), region);
-        let tx = tx.clone();
-        let span = tracing::info_span!("apply", control = name, region = %target.region);
-        tasks.spawn(
-            async move {
-                for change in changes {
-                    let started = Instant::now();
-                    let outcome = match control.apply_change(&target, &change).await {
-                        Ok(Applied::Done) => Outcome::Applied,
-                        Ok(Applied::AlreadyDone) => Outcome::AlreadyDone,
-                        Ok(Applied::Deferred(reason)) => Outcome::Deferred { reason },
-                        Err(error) => Outcome::Failed { error },
-                    };
-                    let failed =
-                        matches!(outcome, Outcome::Failed { .. } | Outcome::Deferred { .. });
-                    let _ = tx.send(AppliedChange {
-                        address: change.address.clone(),
-                        control: change.control,
-                        region: change.region.clone(),
-                        action: change.action,
-                        outcome,
-                        seconds: started.elapsed().as_secs_f64(),
-                    });
-                    // Later changes of a target may build on this one.
-                    if failed {
-                        break;
-                    }
-                }
-            }
-            .instrument(span),
-        );
+        stages.entry(control.stage()).or_default().push(Group {
+            control,
+            target,
+            changes,
+        });
     }
+    let mut tasks = JoinSet::new();
+    for group in stages.remove(&0).unwrap_or_default() {
+        tasks.spawn(group.run(tx.clone()));
+    }
+    let chain_tx = tx.clone();
+    tasks.spawn(async move {
+        let mut blocked: Option<String> = None;
+        for (_, groups) in stages {
+            if let Some(failed) = &blocked {
+                for change in groups.iter().flat_map(|g| &g.changes) {
+                    let _ = chain_tx.send(not_attempted(change, failed));
+                }
+                continue;
+            }
+            let results =
+                futures::future::join_all(groups.into_iter().map(|g| g.run(chain_tx.clone())))
+                    .await;
+            blocked = results.into_iter().flatten().next();
+        }
+        None
+    });
     drop(tx);
     let mut results = Vec::new();
     while let Some(result) = rx.recv().await {
@@ -259,4 +258,65 @@ pub async fn apply(
     }
     results.sort_by(|a, b| a.address.cmp(&b.address));
     results
+}
+
+/// The changes of one control in one region.
+struct Group {
+    control: Arc<dyn DynControl>,
+    target: Target,
+    changes: Vec<Change>,
+}
+
+impl Group {
+    /// Applies the changes in order, stopping at the first that does not complete.
+    /// Returns the address of a failed change, if any.
+    async fn run(self, tx: tokio::sync::mpsc::UnboundedSender<AppliedChange>) -> Option<String> {
+        let span = tracing::info_span!("apply", control = self.control.name(), region = %self.target.region);
+        async move {
+            for change in &self.changes {
+                let started = Instant::now();
+                let outcome = match self.control.apply_change(&self.target, change).await {
+                    Ok(Applied::Done) => Outcome::Applied,
+                    Ok(Applied::AlreadyDone) => Outcome::AlreadyDone,
+                    Ok(Applied::Deferred(reason)) => Outcome::Deferred { reason },
+                    Err(error) => Outcome::Failed { error },
+                };
+                let stop = match &outcome {
+                    Outcome::Failed { .. } => Some(Some(change.address.clone())),
+                    Outcome::Deferred { .. } => Some(None),
+                    _ => None,
+                };
+                let _ = tx.send(AppliedChange {
+                    address: change.address.clone(),
+                    control: change.control,
+                    region: change.region.clone(),
+                    action: change.action,
+                    outcome,
+                    seconds: started.elapsed().as_secs_f64(),
+                });
+                // Later changes of a target may build on this one.
+                if let Some(failed) = stop {
+                    return failed;
+                }
+            }
+            None
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+fn not_attempted(change: &Change, failed: &str) -> AppliedChange {
+    AppliedChange {
+        address: change.address.clone(),
+        control: change.control,
+        region: change.region.clone(),
+        action: change.action,
+        outcome: Outcome::Failed {
+            error: AwsError::not_attempted(format!(
+                "not attempted: {failed}, which it depends on, failed"
+            )),
+        },
+        seconds: 0.0,
+    }
 }

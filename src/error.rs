@@ -63,6 +63,17 @@ impl AwsError {
         }
     }
 
+    /// A change that was not tried because one it depends on failed.
+    pub fn not_attempted(message: String) -> Self {
+        AwsError {
+            operation: "baseline:apply",
+            code: Some("DependencyFailed".into()),
+            message: Some(message),
+            kind: ErrorKind::Permanent,
+            status: None,
+        }
+    }
+
     /// Builds an error that did not come from the SDK (a response the tool cannot use).
     pub fn invalid_response(operation: &'static str, message: impl Into<String>) -> Self {
         AwsError {

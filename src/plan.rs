@@ -76,6 +76,10 @@ pub struct Change {
     pub reason: Option<String>,
     #[serde(skip)]
     pub operation: Option<Operation>,
+    /// The position among its control's proposals for the target: changes of one target
+    /// are applied in this order (a recorder before its delivery channel).
+    #[serde(skip)]
+    pub order: usize,
 }
 
 /// A target (a control in a region) that could not be observed or changed.

@@ -187,6 +187,14 @@ fn render_fields(out: &mut String, value: &Value, sym: &str, action: Action, sty
     match value {
         Value::Object(map) => {
             for (k, v) in map {
+                if is_document(v) {
+                    // Policies and other documents: pretty JSON, one line each.
+                    let _ = writeln!(out, "      {} {k} =", style.action(action, sym));
+                    for line in document_text(v).lines() {
+                        let _ = writeln!(out, "          {line}");
+                    }
+                    continue;
+                }
                 let _ = writeln!(
                     out,
                     "      {} {k} = {}",
@@ -379,6 +387,7 @@ mod tests {
             after: Some(json!({"graph": "enabled"})),
             reason: Some("GuardDuty has been on for 3 hours here".into()),
             operation: None,
+            order: 0,
         });
         plan.finish();
         assert_eq!(plan.summary.deferred, 1);

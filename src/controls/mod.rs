@@ -15,12 +15,17 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 pub mod access_analyzer;
+pub mod cloudtrail;
+pub mod config;
 pub mod default_vpc;
 pub mod detective;
 pub mod ebs_encryption;
 pub mod guardduty;
 pub mod inspector;
+pub mod log_buckets;
+pub mod log_key;
 pub mod password_policy;
+pub mod policy;
 pub mod s3_block_public_access;
 pub mod security_hub;
 
@@ -36,6 +41,11 @@ pub fn registry() -> Vec<Arc<dyn DynControl>> {
         register::<security_hub::SecurityHub>(),
         register::<detective::Detective>(),
         register::<inspector::Inspector>(),
+        register::<log_key::LogKey>(),
+        register::<log_buckets::LogBuckets>(),
+        register::<config::ConfigRole>(),
+        register::<cloudtrail::CloudTrail>(),
+        register::<config::Config>(),
     ]
 }
 
@@ -112,6 +122,10 @@ pub trait Control: Send + Sync + 'static {
     /// The baseline table's name, for example `password_policy`.
     const NAME: &'static str;
     const SCOPE: Scope;
+    /// When the control's changes are applied. Stage 0 controls are independent and run
+    /// at once; stages 1, 2, … run one after the other (the log key before the log
+    /// buckets before the trail), and a failure in one stage stops the later ones.
+    const STAGE: u8 = 0;
     type Desired: Send + Sync + 'static;
     type Observed: Send + 'static;
     type Op: Send + Sync + 'static;
@@ -141,6 +155,7 @@ pub trait Control: Send + Sync + 'static {
 pub trait DynControl: Send + Sync {
     fn name(&self) -> &'static str;
     fn scope(&self) -> Scope;
+    fn stage(&self) -> u8;
     fn enabled(&self, baseline: &Baseline) -> bool;
     fn plan_target<'a>(
         &'a self,
@@ -169,6 +184,10 @@ impl<C: Control> DynControl for Registered<C> {
         C::SCOPE
     }
 
+    fn stage(&self) -> u8 {
+        C::STAGE
+    }
+
     fn enabled(&self, baseline: &Baseline) -> bool {
         C::desired(baseline).is_some()
     }
@@ -186,7 +205,8 @@ impl<C: Control> DynControl for Registered<C> {
             let region = (C::SCOPE == Scope::Regional).then(|| target.region.clone());
             Ok(C::plan(&desired, &observed, &target.region)
                 .into_iter()
-                .map(|p| Change {
+                .enumerate()
+                .map(|(order, p)| Change {
                     address: p.address,
                     control: C::NAME,
                     region: region.clone(),
@@ -195,6 +215,7 @@ impl<C: Control> DynControl for Registered<C> {
                     after: p.after,
                     reason: p.reason,
                     operation: p.op.map(|op| Operation(Arc::new(op))),
+                    order,
                 })
                 .collect())
         })
@@ -239,6 +260,15 @@ impl Target {
     }
     pub fn guardduty(&self) -> aws_sdk_guardduty::Client {
         self.session.guardduty(&self.region)
+    }
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        self.session.s3(&self.region)
+    }
+    pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
+        self.session.cloudtrail(&self.region)
+    }
+    pub fn config(&self) -> aws_sdk_config::Client {
+        self.session.config(&self.region)
     }
     pub fn security_hub(&self) -> aws_sdk_securityhub::Client {
         self.session.security_hub(&self.region)

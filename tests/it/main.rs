@@ -1,5 +1,6 @@
 //! One integration binary: the emulator fixture, end-to-end CLI tests, snapshots.
 
+mod audit_trail;
 mod baselines;
 mod cli;
 mod emulator;

@@ -1,0 +1,479 @@
+//! One multi-region CloudTrail trail, from the home region: global service events, log
+//! file validation, KMS encryption with the log key, read and write management events,
+//! logging on. An existing trail that already meets all of that is adopted whatever its
+//! name (a second trail would be billed); a trail with our name that falls short is
+//! corrected; otherwise ours is created, delivering to the CloudTrail log bucket.
+
+use super::log_key::{self, Account};
+use super::{Applied, Control, Proposal, Scope, Target};
+use crate::baseline::{Baseline, BucketTemplate};
+use crate::error::{AwsError, aws_err};
+use crate::plan::Action;
+use aws_sdk_cloudtrail::types::{EventSelector, ReadWriteType};
+use serde_json::{Value, json};
+
+pub struct CloudTrail;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    pub name: String,
+    pub bucket: BucketTemplate,
+    pub key_alias: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Trail {
+    pub name: String,
+    pub arn: String,
+    pub home_region: String,
+    pub bucket: String,
+    pub multi_region: bool,
+    pub global_service_events: bool,
+    pub log_file_validation: bool,
+    pub kms_key: Option<String>,
+    pub logging: bool,
+    /// Read and write management events are recorded.
+    pub all_management_events: bool,
+    pub organization: bool,
+}
+
+impl Trail {
+    pub fn compliant(&self) -> bool {
+        self.multi_region
+            && self.global_service_events
+            && self.log_file_validation
+            && self.kms_key.is_some()
+            && self.logging
+            && self.all_management_events
+    }
+
+    fn view(&self) -> Value {
+        json!({
+            "name": self.name,
+            "bucket": self.bucket,
+            "multi_region": self.multi_region,
+            "global_service_events": self.global_service_events,
+            "log_file_validation": self.log_file_validation,
+            "kms_key": self.kms_key,
+            "management_events": if self.all_management_events { "All" } else { "not all" },
+            "logging": self.logging,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub account: Account,
+    pub key_arn: Option<String>,
+    pub trails: Vec<Trail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Create {
+        name: String,
+        bucket: String,
+        key_alias: String,
+    },
+    Update {
+        name: String,
+        /// UpdateTrail is needed (multi-region, global events, validation or KMS).
+        settings: bool,
+        key_alias: String,
+        event_selectors: bool,
+        start_logging: bool,
+    },
+}
+
+impl Control for CloudTrail {
+    const NAME: &'static str = "cloudtrail";
+    const SCOPE: Scope = Scope::Account;
+    const STAGE: u8 = 3;
+    type Desired = Desired;
+    type Observed = Observed;
+    type Op = Op;
+
+    fn desired(baseline: &Baseline) -> Option<Desired> {
+        let trail = baseline.cloudtrail.as_ref().filter(|t| t.enabled)?;
+        Some(Desired {
+            name: trail.name.0.clone(),
+            bucket: baseline
+                .log_buckets
+                .as_ref()
+                .map(|b| b.cloudtrail.clone())
+                .unwrap_or_else(|| BucketTemplate("baseline-cloudtrail-{account}-{region}".into())),
+            key_alias: baseline
+                .log_key
+                .as_ref()
+                .map(|k| k.alias.0.clone())
+                .unwrap_or_else(|| "alias/baseline-logs".into()),
+        })
+    }
+
+    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsError> {
+        let kms = target.kms();
+        let (key, trails) = tokio::join!(
+            log_key::describe(&kms, &desired.key_alias),
+            observe_trails(target, &desired.name)
+        );
+        Ok(Observed {
+            account: Account::of(target),
+            key_arn: key?.map(|(_, arn, _)| arn),
+            trails: trails?,
+        })
+    }
+
+    fn plan(desired: &Desired, observed: &Observed, _: &str) -> Vec<Proposal<Op>> {
+        vec![plan(desired, observed)]
+    }
+
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
+        apply_with(&target.cloudtrail(), &target.kms(), op).await
+    }
+}
+
+/// Every multi-region trail the account has (whatever its home region), and ours.
+async fn observe_trails(target: &Target, ours: &str) -> Result<Vec<Trail>, AwsError> {
+    let client = target.cloudtrail();
+    let listed = client
+        .describe_trails()
+        .include_shadow_trails(true)
+        .send()
+        .await
+        .map_err(aws_err("cloudtrail:DescribeTrails"))?;
+    let mut seen = std::collections::BTreeSet::new();
+    let candidates: Vec<&aws_sdk_cloudtrail::types::Trail> = listed
+        .trail_list()
+        .iter()
+        .filter(|t| {
+            let arn = t.trail_arn().unwrap_or_default();
+            (t.is_multi_region_trail() == Some(true)
+                || (t.name() == Some(ours) && t.home_region() == Some(&target.home_region)))
+                && seen.insert(arn.to_owned())
+        })
+        .collect();
+    futures::future::try_join_all(candidates.into_iter().map(|t| async move {
+        let arn = t.trail_arn().unwrap_or_default().to_owned();
+        let home = t.home_region().unwrap_or(&target.home_region).to_owned();
+        // Status and selectors are read where the trail lives.
+        let home_client = target.session.cloudtrail(&home);
+        let (status, selectors) = tokio::join!(
+            home_client.get_trail_status().name(&arn).send(),
+            home_client.get_event_selectors().trail_name(&arn).send()
+        );
+        let status = status.map_err(aws_err("cloudtrail:GetTrailStatus"))?;
+        let selectors = selectors.map_err(aws_err("cloudtrail:GetEventSelectors"))?;
+        Ok::<_, AwsError>(Trail {
+            name: t.name().unwrap_or_default().to_owned(),
+            arn,
+            home_region: home,
+            bucket: t.s3_bucket_name().unwrap_or_default().to_owned(),
+            multi_region: t.is_multi_region_trail().unwrap_or(false),
+            global_service_events: t.include_global_service_events().unwrap_or(false),
+            log_file_validation: t.log_file_validation_enabled().unwrap_or(false),
+            kms_key: t.kms_key_id().map(str::to_owned),
+            logging: status.is_logging().unwrap_or(false),
+            all_management_events: all_management_events(
+                selectors.event_selectors(),
+                selectors.advanced_event_selectors(),
+            ),
+            organization: t.is_organization_trail().unwrap_or(false),
+        })
+    }))
+    .await
+}
+
+/// Whether selectors record every read and write management event. No selectors at all
+/// is the default, which does.
+pub fn all_management_events(
+    basic: &[EventSelector],
+    advanced: &[aws_sdk_cloudtrail::types::AdvancedEventSelector],
+) -> bool {
+    if basic.is_empty() && advanced.is_empty() {
+        return true;
+    }
+    let by_basic = basic.iter().any(|s| {
+        s.include_management_events() != Some(false)
+            && s.read_write_type().is_none_or(|t| *t == ReadWriteType::All)
+            && s.exclude_management_event_sources().is_empty()
+    });
+    let by_advanced = advanced.iter().any(|s| {
+        let fields = s.field_selectors();
+        fields
+            .iter()
+            .any(|f| f.field() == "eventCategory" && f.equals().iter().any(|v| v == "Management"))
+            && fields.iter().all(|f| {
+                f.field() == "eventCategory"
+                    || (f.field() != "readOnly" && f.field() != "eventSource")
+            })
+    });
+    by_basic || by_advanced
+}
+
+pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
+    let address = format!("cloudtrail.trail[{:?}]", desired.name);
+    let key = observed
+        .key_arn
+        .clone()
+        .unwrap_or_else(|| desired.key_alias.clone());
+    if let Some(t) = observed.trails.iter().find(|t| t.compliant()) {
+        let p = Proposal::new(address, Action::NoOp).before(t.view());
+        return if t.name == desired.name && t.home_region == observed.account.home_region {
+            p
+        } else {
+            p.reason(format!(
+                "adopted the existing compliant trail {} (a second trail would be billed)",
+                t.arn
+            ))
+        };
+    }
+    let ours = observed
+        .trails
+        .iter()
+        .find(|t| t.name == desired.name && t.home_region == observed.account.home_region);
+    match ours {
+        None => {
+            let bucket = desired
+                .bucket
+                .render(&observed.account.id, &observed.account.home_region);
+            let after = Trail {
+                name: desired.name.clone(),
+                bucket: bucket.clone(),
+                multi_region: true,
+                global_service_events: true,
+                log_file_validation: true,
+                kms_key: Some(key),
+                logging: true,
+                all_management_events: true,
+                ..Trail::default()
+            };
+            Proposal::new(address, Action::Create)
+                .after(after.view())
+                .op(Op::Create {
+                    name: desired.name.clone(),
+                    bucket,
+                    key_alias: desired.key_alias.clone(),
+                })
+        }
+        Some(t) => {
+            let settings = !(t.multi_region
+                && t.global_service_events
+                && t.log_file_validation
+                && t.kms_key.is_some());
+            let after = Trail {
+                multi_region: true,
+                global_service_events: true,
+                log_file_validation: true,
+                kms_key: t.kms_key.clone().or(Some(key)),
+                logging: true,
+                all_management_events: true,
+                ..t.clone()
+            };
+            Proposal::new(address, Action::Update)
+                .before(t.view())
+                .after(after.view())
+                .op(Op::Update {
+                    name: t.name.clone(),
+                    settings,
+                    key_alias: desired.key_alias.clone(),
+                    event_selectors: !t.all_management_events,
+                    start_logging: !t.logging,
+                })
+        }
+    }
+}
+
+fn management_selector() -> EventSelector {
+    EventSelector::builder()
+        .read_write_type(ReadWriteType::All)
+        .include_management_events(true)
+        .build()
+}
+
+pub async fn apply_with(
+    client: &aws_sdk_cloudtrail::Client,
+    kms: &aws_sdk_kms::Client,
+    op: &Op,
+) -> Result<Applied, AwsError> {
+    let (name, selectors, start) = match op {
+        Op::Create {
+            name,
+            bucket,
+            key_alias,
+        } => {
+            let key = log_key::resolve_arn(kms, key_alias).await?;
+            match client
+                .create_trail()
+                .name(name)
+                .s3_bucket_name(bucket)
+                .is_multi_region_trail(true)
+                .include_global_service_events(true)
+                .enable_log_file_validation(true)
+                .kms_key_id(key)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_trail_already_exists_exception()) =>
+                {
+                    // Another run created it first; the next run checks its settings.
+                    return Ok(Applied::AlreadyDone);
+                }
+                Err(e) => return Err(aws_err("cloudtrail:CreateTrail")(e)),
+            }
+            (name, true, true)
+        }
+        Op::Update {
+            name,
+            settings,
+            key_alias,
+            event_selectors,
+            start_logging,
+        } => {
+            if *settings {
+                let key = log_key::resolve_arn(kms, key_alias).await?;
+                client
+                    .update_trail()
+                    .name(name)
+                    .is_multi_region_trail(true)
+                    .include_global_service_events(true)
+                    .enable_log_file_validation(true)
+                    .kms_key_id(key)
+                    .send()
+                    .await
+                    .map_err(aws_err("cloudtrail:UpdateTrail"))?;
+            }
+            (name, *event_selectors, *start_logging)
+        }
+    };
+    if selectors {
+        client
+            .put_event_selectors()
+            .trail_name(name)
+            .event_selectors(management_selector())
+            .send()
+            .await
+            .map_err(aws_err("cloudtrail:PutEventSelectors"))?;
+    }
+    if start {
+        client
+            .start_logging()
+            .name(name)
+            .send()
+            .await
+            .map_err(aws_err("cloudtrail:StartLogging"))?;
+    }
+    Ok(Applied::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account() -> Account {
+        Account {
+            id: "123456789012".into(),
+            partition: "aws".into(),
+            home_region: "us-east-1".into(),
+        }
+    }
+
+    fn desired() -> Desired {
+        Desired {
+            name: "baseline-trail".into(),
+            bucket: BucketTemplate("baseline-cloudtrail-{account}-{region}".into()),
+            key_alias: "alias/baseline-logs".into(),
+        }
+    }
+
+    fn good(name: &str) -> Trail {
+        Trail {
+            name: name.into(),
+            arn: format!("arn:aws:cloudtrail:us-east-1:123456789012:trail/{name}"),
+            home_region: "us-east-1".into(),
+            bucket: "b".into(),
+            multi_region: true,
+            global_service_events: true,
+            log_file_validation: true,
+            kms_key: Some("arn:aws:kms:us-east-1:123456789012:key/k".into()),
+            logging: true,
+            all_management_events: true,
+            organization: false,
+        }
+    }
+
+    fn observed(trails: Vec<Trail>) -> Observed {
+        Observed {
+            account: account(),
+            key_arn: None,
+            trails,
+        }
+    }
+
+    #[test]
+    fn no_trail_is_created() {
+        let p = plan(&desired(), &observed(vec![]));
+        assert_eq!(p.action, Action::Create);
+        assert_eq!(
+            p.op,
+            Some(Op::Create {
+                name: "baseline-trail".into(),
+                bucket: "baseline-cloudtrail-123456789012-us-east-1".into(),
+                key_alias: "alias/baseline-logs".into()
+            })
+        );
+        assert_eq!(p.after.unwrap()["kms_key"], "alias/baseline-logs");
+    }
+
+    #[test]
+    fn a_compliant_trail_with_another_name_is_adopted() {
+        let p = plan(&desired(), &observed(vec![good("org-trail")]));
+        assert_eq!((p.action, p.op.is_none()), (Action::NoOp, true));
+        assert!(p.reason.unwrap().contains("trail/org-trail"));
+    }
+
+    #[test]
+    fn a_trail_that_falls_short_is_not_adopted_and_ours_is_corrected() {
+        let single = Trail {
+            multi_region: false,
+            ..good("other")
+        };
+        let ours = Trail {
+            logging: false,
+            kms_key: None,
+            all_management_events: false,
+            ..good("baseline-trail")
+        };
+        let p = plan(&desired(), &observed(vec![single, ours]));
+        assert_eq!(p.action, Action::Update);
+        assert_eq!(
+            p.op,
+            Some(Op::Update {
+                name: "baseline-trail".into(),
+                settings: true,
+                key_alias: "alias/baseline-logs".into(),
+                event_selectors: true,
+                start_logging: true
+            })
+        );
+        assert_eq!(p.before.unwrap()["logging"], false);
+    }
+
+    #[test]
+    fn selectors_must_record_all_management_events() {
+        assert!(all_management_events(&[], &[]));
+        assert!(all_management_events(&[management_selector()], &[]));
+        let write_only = EventSelector::builder()
+            .read_write_type(ReadWriteType::WriteOnly)
+            .include_management_events(true)
+            .build();
+        assert!(!all_management_events(&[write_only], &[]));
+        let none = EventSelector::builder()
+            .read_write_type(ReadWriteType::All)
+            .include_management_events(false)
+            .build();
+        assert!(!all_management_events(&[none], &[]));
+    }
+}

@@ -1,0 +1,874 @@
+//! The log buckets CloudTrail and AWS Config deliver to, in the home region, hardened:
+//! SSE-KMS with the log key and S3 Bucket Keys, all four Block Public Access flags,
+//! `BucketOwnerEnforced`, versioning, a policy that denies requests without TLS and
+//! grants each service exactly the writes it needs (with `aws:SourceAccount` and, for
+//! CloudTrail, `aws:SourceArn`), and a lifecycle rule. An existing bucket of ours is
+//! adopted and only what it lacks is applied; its other policy statements and lifecycle
+//! rules stay.
+
+use super::log_key::{self, Account};
+use super::{Applied, Control, Proposal, Scope, Target, policy};
+use crate::baseline::{Baseline, LogBucketsConfig};
+use crate::error::{AwsError, aws_err};
+use crate::plan::Action;
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
+    BucketVersioningStatus, CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration,
+    LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    Transition, TransitionStorageClass, VersioningConfiguration,
+};
+use serde_json::{Value, json};
+
+pub struct LogBuckets;
+
+/// The id of our lifecycle rule; other rules of the bucket are kept.
+pub const RULE_ID: &str = "baseline-log-retention";
+const ABORT_UPLOADS_DAYS: i32 = 7;
+const OWNERSHIP: &str = "BucketOwnerEnforced";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    pub config: LogBucketsConfig,
+    pub key_alias: String,
+    pub trail_name: String,
+}
+
+/// One bucket and what it serves (a baseline may point both at one bucket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    pub name: String,
+    pub cloudtrail: bool,
+    pub config: bool,
+}
+
+/// What a bucket looks like. `exists == false`: every other field is empty.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Bucket {
+    pub name: String,
+    pub exists: bool,
+    /// (algorithm, KMS key, bucket key enabled) of the default encryption.
+    pub encryption: Option<(String, Option<String>, bool)>,
+    pub public_access_block: [bool; 4],
+    pub ownership: Option<String>,
+    pub versioning: Option<String>,
+    pub policy: Option<Value>,
+    pub lifecycle: Vec<LifecycleRule>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub account: Account,
+    /// The log key's ARN, when the key exists.
+    pub key_arn: Option<String>,
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Create,
+    BlockPublicAccess,
+    Ownership,
+    Encryption,
+    Versioning,
+    Lifecycle(Vec<LifecycleRule>),
+    Policy(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketOp {
+    pub bucket: String,
+    pub key_alias: String,
+    pub steps: Vec<Step>,
+}
+
+impl Control for LogBuckets {
+    const NAME: &'static str = "log_buckets";
+    const SCOPE: Scope = Scope::Account;
+    const STAGE: u8 = 2;
+    type Desired = Desired;
+    type Observed = Observed;
+    type Op = BucketOp;
+
+    fn desired(baseline: &Baseline) -> Option<Desired> {
+        let config = baseline.log_buckets.clone().filter(|b| b.enabled)?;
+        Some(Desired {
+            config,
+            key_alias: baseline
+                .log_key
+                .as_ref()
+                .map(|k| k.alias.0.clone())
+                .unwrap_or_else(|| "alias/baseline-logs".into()),
+            trail_name: baseline
+                .cloudtrail
+                .as_ref()
+                .map(|t| t.name.0.clone())
+                .unwrap_or_else(|| "baseline-trail".into()),
+        })
+    }
+
+    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsError> {
+        let account = Account::of(target);
+        let s3 = target.s3();
+        let kms = target.kms();
+        let wanted = wanted(desired, &account);
+        let (key, buckets) = tokio::join!(
+            log_key::describe(&kms, &desired.key_alias),
+            futures::future::try_join_all(
+                wanted
+                    .iter()
+                    .map(|w| observe_bucket(&s3, &w.name, &account))
+            )
+        );
+        Ok(Observed {
+            key_arn: key?.map(|(_, arn, _)| arn),
+            buckets: buckets?,
+            account,
+        })
+    }
+
+    fn plan(desired: &Desired, observed: &Observed, _: &str) -> Vec<Proposal<BucketOp>> {
+        plan(desired, observed)
+    }
+
+    async fn apply(target: &Target, op: &BucketOp) -> Result<Applied, AwsError> {
+        apply_with(&target.s3(), &target.kms(), &target.home_region, op).await
+    }
+}
+
+/// The distinct buckets the baseline names, with what each serves.
+pub fn wanted(desired: &Desired, account: &Account) -> Vec<Wanted> {
+    let render = |t: &crate::baseline::BucketTemplate| t.render(&account.id, &account.home_region);
+    let (trail, config) = (
+        render(&desired.config.cloudtrail),
+        render(&desired.config.config),
+    );
+    if trail == config {
+        vec![Wanted {
+            name: trail,
+            cloudtrail: true,
+            config: true,
+        }]
+    } else {
+        vec![
+            Wanted {
+                name: trail,
+                cloudtrail: true,
+                config: false,
+            },
+            Wanted {
+                name: config,
+                cloudtrail: false,
+                config: true,
+            },
+        ]
+    }
+}
+
+fn is_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    e: &aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    codes: &[&str],
+) -> bool {
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| codes.contains(&c))
+}
+
+pub async fn observe_bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    account: &Account,
+) -> Result<Bucket, AwsError> {
+    let head = s3
+        .head_bucket()
+        .bucket(name)
+        .expected_bucket_owner(&account.id)
+        .send()
+        .await;
+    match head {
+        Ok(h) => {
+            if let Some(region) = h.bucket_region()
+                && region != account.home_region
+            {
+                return Err(AwsError::refused(
+                    "s3:HeadBucket",
+                    format!(
+                        "the bucket {name} is in {region}, not in the home region {}: choose another name in [log_buckets]",
+                        account.home_region
+                    ),
+                ));
+            }
+        }
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+            return Ok(Bucket {
+                name: name.to_owned(),
+                ..Bucket::default()
+            });
+        }
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => {
+            return Err(AwsError::refused(
+                "s3:HeadBucket",
+                format!(
+                    "the bucket {name} exists but does not belong to this account (or this identity may not read it): choose another name in [log_buckets]"
+                ),
+            ));
+        }
+        Err(e) => return Err(aws_err("s3:HeadBucket")(e)),
+    }
+    let (enc, pab, own, ver, pol, life) = tokio::join!(
+        s3.get_bucket_encryption().bucket(name).send(),
+        s3.get_public_access_block().bucket(name).send(),
+        s3.get_bucket_ownership_controls().bucket(name).send(),
+        s3.get_bucket_versioning().bucket(name).send(),
+        s3.get_bucket_policy().bucket(name).send(),
+        s3.get_bucket_lifecycle_configuration().bucket(name).send(),
+    );
+    let encryption = match enc {
+        Ok(out) => out
+            .server_side_encryption_configuration()
+            .and_then(|c| c.rules().first())
+            .map(|r| {
+                let d = r.apply_server_side_encryption_by_default();
+                (
+                    d.map(|d| d.sse_algorithm().as_str().to_owned())
+                        .unwrap_or_default(),
+                    d.and_then(|d| d.kms_master_key_id().map(str::to_owned)),
+                    r.bucket_key_enabled().unwrap_or(false),
+                )
+            }),
+        Err(e) if is_code(&e, &["ServerSideEncryptionConfigurationNotFoundError"]) => None,
+        Err(e) => return Err(aws_err("s3:GetBucketEncryption")(e)),
+    };
+    let public_access_block = match pab {
+        Ok(out) => out
+            .public_access_block_configuration()
+            .map(|c| {
+                [
+                    c.block_public_acls().unwrap_or(false),
+                    c.ignore_public_acls().unwrap_or(false),
+                    c.block_public_policy().unwrap_or(false),
+                    c.restrict_public_buckets().unwrap_or(false),
+                ]
+            })
+            .unwrap_or_default(),
+        Err(e) if is_code(&e, &["NoSuchPublicAccessBlockConfiguration"]) => [false; 4],
+        Err(e) => return Err(aws_err("s3:GetPublicAccessBlock")(e)),
+    };
+    let ownership = match own {
+        Ok(out) => out
+            .ownership_controls()
+            .and_then(|c| c.rules().first())
+            .map(|r| r.object_ownership().as_str().to_owned()),
+        Err(e) if is_code(&e, &["OwnershipControlsNotFoundError"]) => None,
+        Err(e) => return Err(aws_err("s3:GetBucketOwnershipControls")(e)),
+    };
+    let versioning = ver
+        .map_err(aws_err("s3:GetBucketVersioning"))?
+        .status()
+        .map(|s| s.as_str().to_owned());
+    let policy = match pol {
+        Ok(out) => policy::parse(out.policy()),
+        Err(e) if is_code(&e, &["NoSuchBucketPolicy"]) => None,
+        Err(e) => return Err(aws_err("s3:GetBucketPolicy")(e)),
+    };
+    let lifecycle = match life {
+        Ok(out) => out.rules().to_vec(),
+        Err(e) if is_code(&e, &["NoSuchLifecycleConfiguration"]) => Vec::new(),
+        Err(e) => return Err(aws_err("s3:GetBucketLifecycleConfiguration")(e)),
+    };
+    Ok(Bucket {
+        name: name.to_owned(),
+        exists: true,
+        encryption,
+        public_access_block,
+        ownership,
+        versioning,
+        policy,
+        lifecycle,
+    })
+}
+
+/// Our bucket policy statements for a bucket serving `w`.
+pub fn statements(w: &Wanted, account: &Account, trail_name: &str) -> Vec<Value> {
+    let p = &account.partition;
+    let bucket = format!("arn:{p}:s3:::{}", w.name);
+    let mut out = vec![json!({
+        "Sid": "BaselineDenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket, format!("{bucket}/*")],
+        "Condition": { "Bool": { "aws:SecureTransport": "false" } }
+    })];
+    if w.cloudtrail {
+        let trail = account.trail_arn(trail_name);
+        out.push(json!({
+            "Sid": "BaselineCloudTrailAclCheck",
+            "Effect": "Allow",
+            "Principal": { "Service": "cloudtrail.amazonaws.com" },
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket,
+            "Condition": { "StringEquals": { "aws:SourceAccount": account.id, "aws:SourceArn": trail } }
+        }));
+        out.push(json!({
+            "Sid": "BaselineCloudTrailWrite",
+            "Effect": "Allow",
+            "Principal": { "Service": "cloudtrail.amazonaws.com" },
+            "Action": "s3:PutObject",
+            "Resource": format!("{bucket}/AWSLogs/{}/*", account.id),
+            "Condition": { "StringEquals": {
+                "s3:x-amz-acl": "bucket-owner-full-control",
+                "aws:SourceAccount": account.id,
+                "aws:SourceArn": trail
+            } }
+        }));
+    }
+    if w.config {
+        // AWS Config's deliveries carry no stable source ARN per recorder: the account
+        // is the confused-deputy condition AWS documents for Config.
+        let cond = json!({ "StringEquals": { "aws:SourceAccount": account.id } });
+        out.push(json!({
+            "Sid": "BaselineConfigAclCheck",
+            "Effect": "Allow",
+            "Principal": { "Service": "config.amazonaws.com" },
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket,
+            "Condition": cond
+        }));
+        out.push(json!({
+            "Sid": "BaselineConfigListBucket",
+            "Effect": "Allow",
+            "Principal": { "Service": "config.amazonaws.com" },
+            "Action": "s3:ListBucket",
+            "Resource": bucket,
+            "Condition": cond
+        }));
+        out.push(json!({
+            "Sid": "BaselineConfigWrite",
+            "Effect": "Allow",
+            "Principal": { "Service": "config.amazonaws.com" },
+            "Action": "s3:PutObject",
+            "Resource": format!("{bucket}/AWSLogs/{}/Config/*", account.id),
+            "Condition": { "StringEquals": {
+                "s3:x-amz-acl": "bucket-owner-full-control",
+                "aws:SourceAccount": account.id
+            } }
+        }));
+    }
+    out
+}
+
+/// Our lifecycle rule.
+pub fn our_rule(config: &LogBucketsConfig) -> LifecycleRule {
+    let glacier = config.transition_to_glacier_ir_days.get() as i32;
+    let expire = config.expire_days.get() as i32;
+    let mut rule = LifecycleRule::builder()
+        .id(RULE_ID)
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(ABORT_UPLOADS_DAYS)
+                .build(),
+        );
+    if glacier > 0 {
+        rule = rule.transitions(
+            Transition::builder()
+                .days(glacier)
+                .storage_class(TransitionStorageClass::GlacierIr)
+                .build(),
+        );
+    }
+    if expire > 0 {
+        rule = rule
+            .expiration(LifecycleExpiration::builder().days(expire).build())
+            .noncurrent_version_expiration(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(expire)
+                    .build(),
+            );
+    }
+    rule.build().expect("id and status are set")
+}
+
+/// A rule as the plan shows it.
+fn rule_view(rule: Option<&LifecycleRule>) -> Value {
+    let Some(r) = rule else {
+        return Value::Null;
+    };
+    json!({
+        "id": r.id(),
+        "status": r.status().as_str(),
+        "glacier_ir_after_days": r.transitions().iter()
+            .find(|t| t.storage_class() == Some(&TransitionStorageClass::GlacierIr))
+            .and_then(|t| t.days()),
+        "expire_after_days": r.expiration().and_then(|e| e.days()),
+        "noncurrent_expire_after_days": r.noncurrent_version_expiration().and_then(|e| e.noncurrent_days()),
+        "abort_incomplete_uploads_after_days": r.abort_incomplete_multipart_upload().and_then(|a| a.days_after_initiation()),
+    })
+}
+
+fn view(
+    b: &Bucket,
+    key_label: &str,
+    rule: Option<&LifecycleRule>,
+    policy: Option<&Value>,
+) -> Value {
+    json!({
+        "encryption": b.encryption.as_ref().map(|(alg, key, _)| match key {
+            Some(k) => format!("{alg} {}", if k.is_empty() { key_label } else { k }),
+            None => alg.clone(),
+        }),
+        "bucket_key": b.encryption.as_ref().is_some_and(|e| e.2),
+        "block_public_access": b.public_access_block.iter().all(|f| *f),
+        "object_ownership": b.ownership,
+        "versioning": b.versioning,
+        "lifecycle": rule_view(rule),
+        "policy": policy.cloned().unwrap_or(Value::Null),
+    })
+}
+
+pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<BucketOp>> {
+    let wanted = wanted(desired, &observed.account);
+    let key = observed
+        .key_arn
+        .clone()
+        .unwrap_or_else(|| desired.key_alias.clone());
+    let rule = our_rule(&desired.config);
+    wanted
+        .iter()
+        .map(|w| {
+            let live = observed
+                .buckets
+                .iter()
+                .find(|b| b.name == w.name)
+                .cloned()
+                .unwrap_or_else(|| Bucket {
+                    name: w.name.clone(),
+                    ..Bucket::default()
+                });
+            plan_bucket(desired, &observed.account, w, &live, &key, &rule)
+        })
+        .collect()
+}
+
+fn plan_bucket(
+    desired: &Desired,
+    account: &Account,
+    w: &Wanted,
+    live: &Bucket,
+    key: &str,
+    rule: &LifecycleRule,
+) -> Proposal<BucketOp> {
+    let address = format!("s3.log_bucket[{:?}]", w.name);
+    let mut steps = Vec::new();
+    let mut notes = Vec::new();
+    if !live.exists {
+        steps.push(Step::Create);
+    }
+    if !live.public_access_block.iter().all(|f| *f) {
+        steps.push(Step::BlockPublicAccess);
+    }
+    if live.ownership.as_deref() != Some(OWNERSHIP) {
+        steps.push(Step::Ownership);
+    }
+    let mut enc_after = live.encryption.clone();
+    match &live.encryption {
+        Some((alg, Some(k), true)) if alg.starts_with("aws:kms") && k != key => {
+            notes.push(format!("encrypted with another KMS key ({k}), kept"));
+        }
+        Some((alg, Some(_), true)) if alg.starts_with("aws:kms") => {}
+        _ => {
+            steps.push(Step::Encryption);
+            enc_after = Some(("aws:kms".into(), Some(key.to_owned()), true));
+        }
+    }
+    if live.versioning.as_deref() != Some("Enabled") {
+        steps.push(Step::Versioning);
+    }
+    let live_rule = live.lifecycle.iter().find(|r| r.id() == Some(RULE_ID));
+    if rule_view(live_rule) != rule_view(Some(rule)) {
+        let mut rules: Vec<LifecycleRule> = live
+            .lifecycle
+            .iter()
+            .filter(|r| r.id() != Some(RULE_ID))
+            .cloned()
+            .collect();
+        rules.push(rule.clone());
+        steps.push(Step::Lifecycle(rules));
+    }
+    let ours = statements(w, account, &desired.trail_name);
+    let merged = policy::merge_by_sid(live.policy.as_ref(), &ours);
+    if live.policy.as_ref() != Some(&merged) {
+        steps.push(Step::Policy(merged.to_string()));
+    }
+
+    let after_bucket = Bucket {
+        name: live.name.clone(),
+        exists: true,
+        encryption: enc_after,
+        public_access_block: [true; 4],
+        ownership: Some(OWNERSHIP.into()),
+        versioning: Some("Enabled".into()),
+        policy: Some(merged.clone()),
+        lifecycle: Vec::new(),
+    };
+    let after = view(&after_bucket, key, Some(rule), Some(&merged));
+    let p = if steps.is_empty() {
+        Proposal::new(address, Action::NoOp)
+    } else if !live.exists {
+        Proposal::new(address, Action::Create)
+            .after(after)
+            .op(BucketOp {
+                bucket: w.name.clone(),
+                key_alias: desired.key_alias.clone(),
+                steps,
+            })
+    } else {
+        Proposal::new(address, Action::Update)
+            .before(view(live, key, live_rule, live.policy.as_ref()))
+            .after(after)
+            .op(BucketOp {
+                bucket: w.name.clone(),
+                key_alias: desired.key_alias.clone(),
+                steps,
+            })
+    };
+    if notes.is_empty() {
+        p
+    } else {
+        p.reason(notes.join("; "))
+    }
+}
+
+pub async fn apply_with(
+    s3: &aws_sdk_s3::Client,
+    kms: &aws_sdk_kms::Client,
+    home_region: &str,
+    op: &BucketOp,
+) -> Result<Applied, AwsError> {
+    let b = op.bucket.as_str();
+    for step in &op.steps {
+        match step {
+            Step::Create => {
+                let mut req = s3.create_bucket().bucket(b);
+                // us-east-1 takes no location constraint.
+                if home_region != "us-east-1" {
+                    req = req.create_bucket_configuration(
+                        CreateBucketConfiguration::builder()
+                            .location_constraint(BucketLocationConstraint::from(home_region))
+                            .build(),
+                    );
+                }
+                match req.send().await {
+                    Ok(_) => {}
+                    Err(e) if is_code(&e, &["BucketAlreadyOwnedByYou"]) => {}
+                    Err(e) if is_code(&e, &["BucketAlreadyExists"]) => {
+                        return Err(AwsError::refused(
+                            "s3:CreateBucket",
+                            format!(
+                                "the bucket name {b} belongs to another account: choose another name in [log_buckets]"
+                            ),
+                        ));
+                    }
+                    Err(e) => return Err(aws_err("s3:CreateBucket")(e)),
+                }
+            }
+            Step::BlockPublicAccess => {
+                s3.put_public_access_block()
+                    .bucket(b)
+                    .public_access_block_configuration(
+                        PublicAccessBlockConfiguration::builder()
+                            .block_public_acls(true)
+                            .ignore_public_acls(true)
+                            .block_public_policy(true)
+                            .restrict_public_buckets(true)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(aws_err("s3:PutPublicAccessBlock"))?;
+            }
+            Step::Ownership => {
+                let rule = OwnershipControlsRule::builder()
+                    .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+                    .build()
+                    .map_err(|e| {
+                        AwsError::invalid_response("s3:PutBucketOwnershipControls", e.to_string())
+                    })?;
+                s3.put_bucket_ownership_controls()
+                    .bucket(b)
+                    .ownership_controls(OwnershipControls::builder().rules(rule).build().map_err(
+                        |e| {
+                            AwsError::invalid_response(
+                                "s3:PutBucketOwnershipControls",
+                                e.to_string(),
+                            )
+                        },
+                    )?)
+                    .send()
+                    .await
+                    .map_err(aws_err("s3:PutBucketOwnershipControls"))?;
+            }
+            Step::Encryption => {
+                let key = log_key::resolve_arn(kms, &op.key_alias).await?;
+                let default = ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::AwsKms)
+                    .kms_master_key_id(key)
+                    .build()
+                    .map_err(|e| {
+                        AwsError::invalid_response("s3:PutBucketEncryption", e.to_string())
+                    })?;
+                let config = ServerSideEncryptionConfiguration::builder()
+                    .rules(
+                        ServerSideEncryptionRule::builder()
+                            .apply_server_side_encryption_by_default(default)
+                            .bucket_key_enabled(true)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| {
+                        AwsError::invalid_response("s3:PutBucketEncryption", e.to_string())
+                    })?;
+                s3.put_bucket_encryption()
+                    .bucket(b)
+                    .server_side_encryption_configuration(config)
+                    .send()
+                    .await
+                    .map_err(aws_err("s3:PutBucketEncryption"))?;
+            }
+            Step::Versioning => {
+                s3.put_bucket_versioning()
+                    .bucket(b)
+                    .versioning_configuration(
+                        VersioningConfiguration::builder()
+                            .status(BucketVersioningStatus::Enabled)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(aws_err("s3:PutBucketVersioning"))?;
+            }
+            Step::Lifecycle(rules) => {
+                s3.put_bucket_lifecycle_configuration()
+                    .bucket(b)
+                    .lifecycle_configuration(
+                        BucketLifecycleConfiguration::builder()
+                            .set_rules(Some(rules.clone()))
+                            .build()
+                            .map_err(|e| {
+                                AwsError::invalid_response(
+                                    "s3:PutBucketLifecycleConfiguration",
+                                    e.to_string(),
+                                )
+                            })?,
+                    )
+                    .send()
+                    .await
+                    .map_err(aws_err("s3:PutBucketLifecycleConfiguration"))?;
+            }
+            Step::Policy(doc) => {
+                s3.put_bucket_policy()
+                    .bucket(b)
+                    .policy(doc)
+                    .send()
+                    .await
+                    .map_err(aws_err("s3:PutBucketPolicy"))?;
+            }
+        }
+    }
+    Ok(Applied::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::{Bounded, BucketTemplate};
+
+    fn account() -> Account {
+        Account {
+            id: "123456789012".into(),
+            partition: "aws".into(),
+            home_region: "eu-west-1".into(),
+        }
+    }
+
+    fn desired(shared: bool) -> Desired {
+        Desired {
+            config: LogBucketsConfig {
+                enabled: true,
+                cloudtrail: BucketTemplate("baseline-cloudtrail-{account}-{region}".into()),
+                config: BucketTemplate(if shared {
+                    "baseline-cloudtrail-{account}-{region}".into()
+                } else {
+                    "baseline-config-{account}-{region}".into()
+                }),
+                transition_to_glacier_ir_days: Bounded(365),
+                expire_days: Bounded(0),
+                access_logging: false,
+                access_log_bucket: BucketTemplate("x-{account}".into()),
+            },
+            key_alias: "alias/baseline-logs".into(),
+            trail_name: "baseline-trail".into(),
+        }
+    }
+
+    const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/k-1";
+
+    fn observed(buckets: Vec<Bucket>) -> Observed {
+        Observed {
+            account: account(),
+            key_arn: Some(KEY.into()),
+            buckets,
+        }
+    }
+
+    #[test]
+    fn missing_buckets_are_created_with_every_setting_in_order() {
+        let p = plan(&desired(false), &observed(vec![]));
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            p[0].address,
+            "s3.log_bucket[\"baseline-cloudtrail-123456789012-eu-west-1\"]"
+        );
+        let steps: Vec<String> = p[1]
+            .op
+            .as_ref()
+            .unwrap()
+            .steps
+            .iter()
+            .map(|s| format!("{s:?}").split('(').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "Create",
+                "BlockPublicAccess",
+                "Ownership",
+                "Encryption",
+                "Versioning",
+                "Lifecycle",
+                "Policy"
+            ]
+        );
+        let after = p[1].after.as_ref().unwrap();
+        assert_eq!(after["encryption"], format!("aws:kms {KEY}"));
+        assert_eq!(after["lifecycle"]["glacier_ir_after_days"], 365);
+        assert_eq!(after["lifecycle"]["expire_after_days"], Value::Null);
+        assert_eq!(after["lifecycle"]["abort_incomplete_uploads_after_days"], 7);
+        let sids: Vec<&str> = after["policy"]["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            sids,
+            [
+                "BaselineDenyInsecureTransport",
+                "BaselineConfigAclCheck",
+                "BaselineConfigListBucket",
+                "BaselineConfigWrite"
+            ]
+        );
+    }
+
+    #[test]
+    fn one_bucket_for_both_gets_both_grants() {
+        let p = plan(&desired(true), &observed(vec![]));
+        assert_eq!(p.len(), 1);
+        let policy = &p[0].after.as_ref().unwrap()["policy"];
+        let trail_write = &policy["Statement"][2];
+        assert_eq!(trail_write["Sid"], "BaselineCloudTrailWrite");
+        assert_eq!(
+            trail_write["Condition"]["StringEquals"]["aws:SourceArn"],
+            "arn:aws:cloudtrail:eu-west-1:123456789012:trail/baseline-trail"
+        );
+        assert_eq!(
+            trail_write["Resource"],
+            "arn:aws:s3:::baseline-cloudtrail-123456789012-eu-west-1/AWSLogs/123456789012/*"
+        );
+        assert_eq!(policy["Statement"].as_array().unwrap().len(), 6);
+    }
+
+    fn compliant(name: &str, w: &Wanted, extra: Option<Value>) -> Bucket {
+        let mut statements = statements(w, &account(), "baseline-trail");
+        if let Some(x) = extra {
+            statements.insert(0, x);
+        }
+        Bucket {
+            name: name.into(),
+            exists: true,
+            encryption: Some(("aws:kms".into(), Some(KEY.into()), true)),
+            public_access_block: [true; 4],
+            ownership: Some(OWNERSHIP.into()),
+            versioning: Some("Enabled".into()),
+            policy: Some(json!({"Version": "2012-10-17", "Statement": statements})),
+            lifecycle: vec![our_rule(&desired(true).config)],
+        }
+    }
+
+    #[test]
+    fn a_compliant_bucket_with_an_extra_statement_is_left_alone() {
+        let d = desired(true);
+        let w = &wanted(&d, &account())[0];
+        let extra = json!({"Sid": "Auditors", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "s3:GetObject", "Resource": "*"});
+        let b = compliant(&w.name, w, Some(extra));
+        let p = plan(&d, &observed(vec![b]));
+        assert_eq!((p[0].action, p[0].op.is_none()), (Action::NoOp, true));
+    }
+
+    #[test]
+    fn an_adopted_bucket_gets_only_what_it_lacks_and_keeps_its_statements_and_rules() {
+        let d = desired(true);
+        let w = &wanted(&d, &account())[0];
+        let extra = json!({"Sid": "Auditors", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "s3:GetObject", "Resource": "*"});
+        let theirs = LifecycleRule::builder()
+            .id("their-rule")
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("tmp/").build())
+            .expiration(LifecycleExpiration::builder().days(1).build())
+            .build()
+            .unwrap();
+        let b = Bucket {
+            versioning: Some("Suspended".into()),
+            policy: Some(json!({"Version": "2012-10-17", "Statement": [extra.clone()]})),
+            lifecycle: vec![theirs.clone()],
+            ..compliant(&w.name, w, None)
+        };
+        let p = plan(&d, &observed(vec![b]));
+        assert_eq!(p[0].action, Action::Update);
+        let steps = &p[0].op.as_ref().unwrap().steps;
+        assert_eq!(steps.len(), 3, "{steps:?}");
+        assert_eq!(steps[0], Step::Versioning);
+        let Step::Lifecycle(rules) = &steps[1] else {
+            panic!("{steps:?}")
+        };
+        assert_eq!(rules[0], theirs);
+        assert_eq!(rules[1].id(), Some(RULE_ID));
+        let Step::Policy(doc) = &steps[2] else {
+            panic!("{steps:?}")
+        };
+        let doc: Value = serde_json::from_str(doc).unwrap();
+        assert_eq!(doc["Statement"][0], extra);
+        assert_eq!(doc["Statement"].as_array().unwrap().len(), 7);
+    }
+
+    #[test]
+    fn another_kms_key_is_kept_and_said() {
+        let d = desired(true);
+        let w = &wanted(&d, &account())[0];
+        let b = Bucket {
+            encryption: Some((
+                "aws:kms".into(),
+                Some("arn:aws:kms:eu-west-1:123456789012:key/other".into()),
+                true,
+            )),
+            ..compliant(&w.name, w, None)
+        };
+        let p = plan(&d, &observed(vec![b]));
+        assert_eq!(p[0].action, Action::NoOp);
+        assert!(p[0].reason.as_deref().unwrap().contains("another KMS key"));
+    }
+}
