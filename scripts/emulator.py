@@ -13,7 +13,9 @@ The layer adds what the tests and the benchmark need and moto lacks:
 
 It also corrects two places where moto 5.2.5 differs from real AWS (../shared/EMULATOR.md):
   - S3 GetBucketVersioning answers <VersioningConfiguration> (moto: a root the SDK rejects);
-  - the AWS Config service-linked role is named AWSServiceRoleForConfig (moto: ...Forconfig).
+  - the AWS Config service-linked role is named AWSServiceRoleForConfig (moto: ...Forconfig);
+  - PutBucketLogging's check of the target bucket's policy accepts statements whose
+    Principal is the string "*" (moto: crashes with HTTP 500 on them).
 
 It binds 127.0.0.1 only, on the given port (0: a free one), and prints
 "listening on PORT" once it accepts connections.
@@ -36,6 +38,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 import moto.iam.models
+import moto.s3.models
 import moto.s3.responses
 
 
@@ -50,6 +53,35 @@ def _get_bucket_versioning(self):
 
 
 moto.s3.responses.S3Response.get_bucket_versioning = _get_bucket_versioning
+
+_log_permissions = moto.s3.models.FakeBucket._log_permissions_enabled_policy
+
+
+def _log_permissions_enabled_policy(target_bucket, target_prefix):
+    # moto reads stmt["Principal"].get(...), which fails on "Principal": "*": check a copy
+    # of the bucket without those statements (they never grant the logging service).
+    policy = target_bucket.policy
+    if not policy:
+        return False
+    doc = json.loads(policy.decode() if isinstance(policy, bytes) else policy)
+    statements = doc.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    doc["Statement"] = [s for s in statements if isinstance(s.get("Principal"), dict)]
+
+    class View:
+        pass
+
+    view = View()
+    view.policy = json.dumps(doc).encode()
+    view.partition = target_bucket.partition
+    view.name = target_bucket.name
+    return _log_permissions(view, target_prefix)
+
+
+moto.s3.models.FakeBucket._log_permissions_enabled_policy = staticmethod(
+    _log_permissions_enabled_policy
+)
 moto.iam.models.SERVICE_NAME_CONVERSION["config"] = "Config"
 
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")

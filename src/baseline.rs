@@ -820,4 +820,40 @@ mod tests {
         let b = parse("[default_vpc]\nenabled = true\n").unwrap();
         assert!(!b.default_vpc.unwrap().delete);
     }
+
+    #[test]
+    fn the_trail_needs_the_log_key_and_buckets_and_says_where() {
+        let err = parse("regions = \"all\"\n\n[cloudtrail]\nenabled = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("b.toml:3:1: cloudtrail: needs [log_key] and [log_buckets]"),
+            "{err}"
+        );
+        let err = parse("[log_buckets]\nenabled = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("log_buckets: needs [log_key] enabled"),
+            "{err}"
+        );
+        let ok = "[log_key]\nenabled = true\n[log_buckets]\nenabled = true\n[cloudtrail]\nenabled = true\n[config]\nenabled = true\n";
+        assert!(parse(ok).is_ok());
+    }
+
+    #[test]
+    fn bucket_names_are_checked_once_filled_in() {
+        let err = parse("[log_key]\nenabled = true\n[log_buckets]\nenabled = true\ncloudtrail = \"Logs_{account}\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("log_buckets.cloudtrail: invalid bucket name"),
+            "{err}"
+        );
+        let long = format!(
+            "[log_key]\nenabled = true\n[log_buckets]\nenabled = true\nconfig = \"{}-{{account}}-{{region}}\"\n",
+            "a".repeat(40)
+        );
+        assert!(parse(&long).is_err());
+    }
 }

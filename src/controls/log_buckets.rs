@@ -41,6 +41,13 @@ pub struct Wanted {
     pub name: String,
     pub cloudtrail: bool,
     pub config: bool,
+    /// The target of the other buckets' server access logs (SSE-S3: S3 cannot deliver
+    /// access logs to an SSE-KMS bucket).
+    pub access_logs: bool,
+    /// For the access log bucket: the buckets that log to it.
+    pub log_sources: Vec<String>,
+    /// Where this bucket's server access logs go.
+    pub log_to: Option<String>,
 }
 
 /// What a bucket looks like. `exists == false`: every other field is empty.
@@ -55,6 +62,8 @@ pub struct Bucket {
     pub versioning: Option<String>,
     pub policy: Option<Value>,
     pub lifecycle: Vec<LifecycleRule>,
+    /// Server access logging: (target bucket, prefix).
+    pub logging: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,9 +80,15 @@ pub enum Step {
     BlockPublicAccess,
     Ownership,
     Encryption,
+    /// SSE-S3, for the access log bucket.
+    EncryptionS3,
     Versioning,
     Lifecycle(Vec<LifecycleRule>),
     Policy(String),
+    Logging {
+        target: String,
+        prefix: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,26 +159,39 @@ pub fn wanted(desired: &Desired, account: &Account) -> Vec<Wanted> {
         render(&desired.config.cloudtrail),
         render(&desired.config.config),
     );
+    let access = desired
+        .config
+        .access_logging
+        .then(|| render(&desired.config.access_log_bucket));
+    let bucket = |name: String, cloudtrail: bool, config: bool| Wanted {
+        name,
+        cloudtrail,
+        config,
+        access_logs: false,
+        log_sources: Vec::new(),
+        log_to: access.clone(),
+    };
+    let mut logged = Vec::new();
     if trail == config {
-        vec![Wanted {
-            name: trail,
-            cloudtrail: true,
-            config: true,
-        }]
+        logged.push(bucket(trail, true, true));
     } else {
-        vec![
-            Wanted {
-                name: trail,
-                cloudtrail: true,
-                config: false,
-            },
-            Wanted {
-                name: config,
-                cloudtrail: false,
-                config: true,
-            },
-        ]
+        logged.push(bucket(trail, true, false));
+        logged.push(bucket(config, false, true));
     }
+    let mut out = Vec::new();
+    // The access log bucket first: the others log to it.
+    if let Some(name) = access {
+        out.push(Wanted {
+            name,
+            cloudtrail: false,
+            config: false,
+            access_logs: true,
+            log_sources: logged.iter().map(|w| w.name.clone()).collect(),
+            log_to: None,
+        });
+    }
+    out.extend(logged);
+    out
 }
 
 fn is_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
@@ -216,14 +244,19 @@ pub async fn observe_bucket(
         }
         Err(e) => return Err(aws_err("s3:HeadBucket")(e)),
     }
-    let (enc, pab, own, ver, pol, life) = tokio::join!(
+    let (enc, pab, own, ver, pol, life, logging) = tokio::join!(
         s3.get_bucket_encryption().bucket(name).send(),
         s3.get_public_access_block().bucket(name).send(),
         s3.get_bucket_ownership_controls().bucket(name).send(),
         s3.get_bucket_versioning().bucket(name).send(),
         s3.get_bucket_policy().bucket(name).send(),
         s3.get_bucket_lifecycle_configuration().bucket(name).send(),
+        s3.get_bucket_logging().bucket(name).send(),
     );
+    let logging = logging
+        .map_err(aws_err("s3:GetBucketLogging"))?
+        .logging_enabled()
+        .map(|l| (l.target_bucket().to_owned(), l.target_prefix().to_owned()));
     let encryption = match enc {
         Ok(out) => out
             .server_side_encryption_configuration()
@@ -286,6 +319,7 @@ pub async fn observe_bucket(
         versioning,
         policy,
         lifecycle,
+        logging,
     })
 }
 
@@ -322,6 +356,24 @@ pub fn statements(w: &Wanted, account: &Account, trail_name: &str) -> Vec<Value>
                 "aws:SourceAccount": account.id,
                 "aws:SourceArn": trail
             } }
+        }));
+    }
+    if w.access_logs {
+        let sources: Vec<String> = w
+            .log_sources
+            .iter()
+            .map(|b| format!("arn:{p}:s3:::{b}"))
+            .collect();
+        out.push(json!({
+            "Sid": "BaselineS3ServerAccessLogs",
+            "Effect": "Allow",
+            "Principal": { "Service": "logging.s3.amazonaws.com" },
+            "Action": "s3:PutObject",
+            "Resource": format!("{bucket}/*"),
+            "Condition": {
+                "StringEquals": { "aws:SourceAccount": account.id },
+                "ArnLike": { "aws:SourceArn": sources }
+            }
         }));
     }
     if w.config {
@@ -425,6 +477,7 @@ fn view(
         "object_ownership": b.ownership,
         "versioning": b.versioning,
         "lifecycle": rule_view(rule),
+        "access_logging": b.logging.as_ref().map(|(t, p)| format!("s3://{t}/{p}")),
         "policy": policy.cloned().unwrap_or(Value::Null),
     })
 }
@@ -475,6 +528,12 @@ fn plan_bucket(
     }
     let mut enc_after = live.encryption.clone();
     match &live.encryption {
+        // S3 delivers access logs only to a bucket encrypted with SSE-S3.
+        Some((alg, _, _)) if w.access_logs && alg == "AES256" => {}
+        _ if w.access_logs => {
+            steps.push(Step::EncryptionS3);
+            enc_after = Some(("AES256".into(), None, false));
+        }
         Some((alg, Some(k), true)) if alg.starts_with("aws:kms") && k != key => {
             notes.push(format!("encrypted with another KMS key ({k}), kept"));
         }
@@ -503,6 +562,18 @@ fn plan_bucket(
     if live.policy.as_ref() != Some(&merged) {
         steps.push(Step::Policy(merged.to_string()));
     }
+    let logging = w
+        .log_to
+        .as_ref()
+        .map(|t| (t.clone(), format!("{}/", w.name)));
+    if let Some((target, prefix)) = &logging
+        && live.logging.as_ref() != Some(&(target.clone(), prefix.clone()))
+    {
+        steps.push(Step::Logging {
+            target: target.clone(),
+            prefix: prefix.clone(),
+        });
+    }
 
     let after_bucket = Bucket {
         name: live.name.clone(),
@@ -513,6 +584,7 @@ fn plan_bucket(
         versioning: Some("Enabled".into()),
         policy: Some(merged.clone()),
         lifecycle: Vec::new(),
+        logging: logging.or_else(|| live.logging.clone()),
     };
     let after = view(&after_bucket, key, Some(rule), Some(&merged));
     let p = if steps.is_empty() {
@@ -637,6 +709,49 @@ pub async fn apply_with(
                     .send()
                     .await
                     .map_err(aws_err("s3:PutBucketEncryption"))?;
+            }
+            Step::EncryptionS3 => {
+                let default = ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::Aes256)
+                    .build()
+                    .map_err(|e| {
+                        AwsError::invalid_response("s3:PutBucketEncryption", e.to_string())
+                    })?;
+                let config = ServerSideEncryptionConfiguration::builder()
+                    .rules(
+                        ServerSideEncryptionRule::builder()
+                            .apply_server_side_encryption_by_default(default)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| {
+                        AwsError::invalid_response("s3:PutBucketEncryption", e.to_string())
+                    })?;
+                s3.put_bucket_encryption()
+                    .bucket(b)
+                    .server_side_encryption_configuration(config)
+                    .send()
+                    .await
+                    .map_err(aws_err("s3:PutBucketEncryption"))?;
+            }
+            Step::Logging { target, prefix } => {
+                let enabled = aws_sdk_s3::types::LoggingEnabled::builder()
+                    .target_bucket(target)
+                    .target_prefix(prefix)
+                    .build()
+                    .map_err(|e| {
+                        AwsError::invalid_response("s3:PutBucketLogging", e.to_string())
+                    })?;
+                s3.put_bucket_logging()
+                    .bucket(b)
+                    .bucket_logging_status(
+                        aws_sdk_s3::types::BucketLoggingStatus::builder()
+                            .logging_enabled(enabled)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(aws_err("s3:PutBucketLogging"))?;
             }
             Step::Versioning => {
                 s3.put_bucket_versioning()
@@ -806,6 +921,7 @@ mod tests {
             versioning: Some("Enabled".into()),
             policy: Some(json!({"Version": "2012-10-17", "Statement": statements})),
             lifecycle: vec![our_rule(&desired(true).config)],
+            logging: None,
         }
     }
 
@@ -870,5 +986,68 @@ mod tests {
         let p = plan(&d, &observed(vec![b]));
         assert_eq!(p[0].action, Action::NoOp);
         assert!(p[0].reason.as_deref().unwrap().contains("another KMS key"));
+    }
+
+    #[test]
+    fn access_logging_adds_a_first_sse_s3_bucket_and_a_logging_step() {
+        let mut d = desired(false);
+        d.config.access_logging = true;
+        d.config.access_log_bucket =
+            BucketTemplate("baseline-access-logs-{account}-{region}".into());
+        let p = plan(&d, &observed(vec![]));
+        assert_eq!(p.len(), 3);
+        assert_eq!(
+            p[0].address,
+            "s3.log_bucket[\"baseline-access-logs-123456789012-eu-west-1\"]"
+        );
+        let steps = &p[0].op.as_ref().unwrap().steps;
+        assert!(steps.contains(&Step::EncryptionS3), "{steps:?}");
+        assert!(!steps.contains(&Step::Encryption), "{steps:?}");
+        let grant = &p[0].after.as_ref().unwrap()["policy"]["Statement"][1];
+        assert_eq!(grant["Principal"]["Service"], "logging.s3.amazonaws.com");
+        assert_eq!(
+            grant["Resource"],
+            "arn:aws:s3:::baseline-access-logs-123456789012-eu-west-1/*"
+        );
+        let last = p[1].op.as_ref().unwrap().steps.last().unwrap().clone();
+        assert_eq!(
+            last,
+            Step::Logging {
+                target: "baseline-access-logs-123456789012-eu-west-1".into(),
+                prefix: "baseline-cloudtrail-123456789012-eu-west-1/".into()
+            }
+        );
+    }
+
+    // The emulator never answers BucketAlreadyExists (all its buckets are ours): mocked.
+    #[tokio::test]
+    async fn a_bucket_name_owned_by_another_account_is_a_clear_error() {
+        use aws_sdk_s3::operation::create_bucket::CreateBucketError;
+        use aws_sdk_s3::types::error::BucketAlreadyExists;
+        use aws_smithy_mocks::{mock, mock_client};
+        let taken = mock!(aws_sdk_s3::Client::create_bucket).then_error(|| {
+            CreateBucketError::BucketAlreadyExists(
+                BucketAlreadyExists::builder()
+                    .meta(
+                        aws_smithy_types::error::ErrorMetadata::builder()
+                            .code("BucketAlreadyExists")
+                            .message("The requested bucket name is not available.")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let s3 = mock_client!(aws_sdk_s3, [&taken]);
+        let kms = mock_client!(aws_sdk_kms, []);
+        let op = BucketOp {
+            bucket: "baseline-config-123456789012-eu-west-1".into(),
+            key_alias: "alias/baseline-logs".into(),
+            steps: vec![Step::Create, Step::BlockPublicAccess],
+        };
+        let err = apply_with(&s3, &kms, "eu-west-1", &op).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("belongs to another account"), "{text}");
+        assert!(text.contains("[log_buckets]"), "{text}");
+        assert_eq!(taken.num_calls(), 1);
     }
 }

@@ -501,3 +501,59 @@ async fn an_apply_interrupted_at_the_trail_completes_without_duplicates() {
 
     emu.assert_converged(f.path());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_logging_goes_to_an_sse_s3_bucket_that_grants_the_logging_service() {
+    let emu = Emulator::start();
+    let text = BASELINE.replace(
+        "expire_days = 0\n",
+        "expire_days = 0\naccess_logging = true\naccess_log_bucket = \"baseline-access-logs-{account}-{region}\"\n",
+    );
+    let f = baseline_file(&text);
+    let apply = emu.run(&["apply", "--auto-approve"], f.path());
+    assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
+    let s3c = s3(&emu).await;
+    let target = "baseline-access-logs-123456789012-us-east-1";
+    let enc = s3c
+        .get_bucket_encryption()
+        .bucket(target)
+        .send()
+        .await
+        .unwrap();
+    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .unwrap()
+            .sse_algorithm()
+            .as_str(),
+        "AES256"
+    );
+    let policy = s3c.get_bucket_policy().bucket(target).send().await.unwrap();
+    let doc: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let grant = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "BaselineS3ServerAccessLogs")
+        .unwrap();
+    assert_eq!(grant["Principal"]["Service"], "logging.s3.amazonaws.com");
+    assert_eq!(
+        grant["Condition"]["ArnLike"]["aws:SourceArn"],
+        json!([
+            format!("arn:aws:s3:::{TRAIL_BUCKET}"),
+            format!("arn:aws:s3:::{CONFIG_BUCKET}")
+        ])
+    );
+    for bucket in [TRAIL_BUCKET, CONFIG_BUCKET] {
+        let logging = s3c
+            .get_bucket_logging()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+        let l = logging.logging_enabled().unwrap();
+        assert_eq!(l.target_bucket(), target);
+        assert_eq!(l.target_prefix(), format!("{bucket}/"));
+    }
+    emu.assert_converged(f.path());
+}
