@@ -153,6 +153,18 @@ impl Session {
         )
     }
 
+    pub fn account(&self, region: &str) -> aws_sdk_account::Client {
+        regional_client!(aws_sdk_account, self, region)
+    }
+
+    pub fn sns(&self, region: &str) -> aws_sdk_sns::Client {
+        regional_client!(aws_sdk_sns, self, region)
+    }
+
+    pub fn eventbridge(&self, region: &str) -> aws_sdk_eventbridge::Client {
+        regional_client!(aws_sdk_eventbridge, self, region)
+    }
+
     pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
         regional_client!(aws_sdk_cloudtrail, self, region)
     }

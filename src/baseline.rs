@@ -33,6 +33,8 @@ pub struct Baseline {
     pub log_buckets: Option<LogBucketsConfig>,
     pub cloudtrail: Option<CloudTrailConfig>,
     pub config: Option<ConfigConfig>,
+    pub notifications: Option<NotificationsConfig>,
+    pub security_contact: Option<SecurityContactConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -119,6 +121,212 @@ impl<'de> Deserialize<'de> for AnalyzerName {
                 "invalid analyzer name {s:?}: expected 1 to 230 characters, a letter first, then letters, digits, '.', '_' or '-'"
             )))
         }
+    }
+}
+
+/// Alert notifications: an encrypted SNS topic and EventBridge rules for findings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsConfig {
+    pub enabled: bool,
+    #[serde(default = "default_topic")]
+    pub topic: TopicName,
+    #[serde(default)]
+    pub emails: Vec<Email>,
+    pub https_endpoint: Option<HttpsUrl>,
+    /// GuardDuty findings at or above this severity (1 to 8.9; 4 is medium).
+    #[serde(default = "default_min_severity")]
+    pub guardduty_min_severity: Bounded<1, 8>,
+    #[serde(default = "default_hub_severities")]
+    pub security_hub_severities: Vec<SeverityLabel>,
+    #[serde(default = "yes")]
+    pub access_analyzer: bool,
+}
+
+fn default_topic() -> TopicName {
+    TopicName("baseline-security-alerts".into())
+}
+fn default_min_severity() -> Bounded<1, 8> {
+    Bounded(4)
+}
+fn default_hub_severities() -> Vec<SeverityLabel> {
+    vec![SeverityLabel::High, SeverityLabel::Critical]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SeverityLabel {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl SeverityLabel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Informational => "INFORMATIONAL",
+            Self::Low => "LOW",
+            Self::Medium => "MEDIUM",
+            Self::High => "HIGH",
+            Self::Critical => "CRITICAL",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopicName(pub String);
+
+impl<'de> Deserialize<'de> for TopicName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if (1..=256).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        {
+            Ok(TopicName(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "invalid topic name {s:?}: expected 1 to 256 letters, digits, '-' or '_'"
+            )))
+        }
+    }
+}
+
+/// Domains reserved for documentation (RFC 2606): a baseline that still carries them
+/// has not been filled in.
+fn placeholder_domain(domain: &str) -> bool {
+    let d = domain.to_ascii_lowercase();
+    ["example.com", "example.org", "example.net"]
+        .iter()
+        .any(|p| d == *p || d.ends_with(&format!(".{p}")))
+        || d.ends_with(".example")
+        || d == "example"
+}
+
+/// An email address that is not a placeholder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Email(pub String);
+
+impl<'de> Deserialize<'de> for Email {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let well_formed = s.len() <= 254
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+            && s.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+            });
+        if !well_formed {
+            return Err(de::Error::custom(format!(
+                "invalid email address {s:?}: expected name@domain"
+            )));
+        }
+        Ok(Email(s))
+    }
+}
+
+impl Email {
+    pub fn is_placeholder(&self) -> bool {
+        self.0
+            .split_once('@')
+            .is_some_and(|(_, d)| placeholder_domain(d))
+    }
+}
+
+/// An `https://` URL that is not a placeholder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpsUrl(pub String);
+
+impl<'de> Deserialize<'de> for HttpsUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let host = s
+            .strip_prefix("https://")
+            .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
+            .unwrap_or("");
+        let host_name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if host_name.is_empty()
+            || host_name.contains(char::is_whitespace)
+            || !host_name.contains('.')
+        {
+            return Err(de::Error::custom(format!(
+                "invalid HTTPS endpoint {s:?}: expected https://host/path"
+            )));
+        }
+        Ok(HttpsUrl(s))
+    }
+}
+
+impl HttpsUrl {
+    pub fn is_placeholder(&self) -> bool {
+        let rest = self.0.trim_start_matches("https://");
+        let host = rest.split(['/', '?', '#', ':']).next().unwrap_or("");
+        placeholder_domain(host)
+    }
+}
+
+/// The account's SECURITY alternate contact.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityContactConfig {
+    pub enabled: bool,
+    pub name: ContactText<64>,
+    pub title: ContactText<50>,
+    pub email: Email,
+    pub phone: Phone,
+}
+
+/// 1 to N characters of text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactText<const N: usize>(pub String);
+
+impl<'de, const N: usize> Deserialize<'de> for ContactText<N> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() || s.chars().count() > N {
+            Err(de::Error::custom(format!(
+                "expected 1 to {N} characters, got {}",
+                s.chars().count()
+            )))
+        } else {
+            Ok(ContactText(s))
+        }
+    }
+}
+
+/// A phone number: `+`, country code, digits, with optional spaces or dashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Phone(pub String);
+
+impl<'de> Deserialize<'de> for Phone {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+        let ok = s.starts_with('+')
+            && s.len() <= 25
+            && s[1..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+            && (7..=15).contains(&digits.len());
+        if !ok {
+            return Err(de::Error::custom(format!(
+                "invalid phone number {s:?}: expected +<country code><number>, digits with optional '-' or spaces"
+            )));
+        }
+        Ok(Phone(s))
+    }
+}
+
+impl Phone {
+    /// A number whose last eight digits are zeros has not been filled in.
+    pub fn is_placeholder(&self) -> bool {
+        let digits: Vec<char> = self.0.chars().filter(char::is_ascii_digit).collect();
+        digits.len() >= 8 && digits[digits.len() - 8..].iter().all(|c| *c == '0')
     }
 }
 
@@ -502,27 +710,73 @@ impl Baseline {
                 inner.message().to_owned(),
             )
         })?;
-        if let Some((table, message)) = baseline.dependency_error() {
+        if let Some((table, key, message)) = baseline.dependency_error() {
             let header = format!("[{table}]");
             let span = text.find(&header).map(|at| at..at);
-            return Err(at(span, table.to_owned(), message));
+            return Err(at(span, key, message));
         }
         Ok(baseline)
     }
 
     /// Settings that need another setting on: the first one missing, with its table.
-    fn dependency_error(&self) -> Option<(&'static str, String)> {
+    fn dependency_error(&self) -> Option<(&'static str, String, String)> {
+        self.placeholder_error()
+            .or_else(|| self.requirement_error())
+            .map(|(table, key, message)| (table, key.to_owned(), message))
+    }
+
+    /// An enabled table that still carries the shipped placeholder values.
+    fn placeholder_error(&self) -> Option<(&'static str, &'static str, String)> {
+        let advice = "is a placeholder: put real contact details, or set enabled = false";
+        if let Some(n) = self.notifications.as_ref().filter(|n| n.enabled) {
+            if let Some(e) = n.emails.iter().find(|e| e.is_placeholder()) {
+                return Some((
+                    "notifications",
+                    "notifications.emails",
+                    format!("{:?} {advice}", e.0),
+                ));
+            }
+            if let Some(u) = n.https_endpoint.as_ref().filter(|u| u.is_placeholder()) {
+                return Some((
+                    "notifications",
+                    "notifications.https_endpoint",
+                    format!("{:?} {advice}", u.0),
+                ));
+            }
+        }
+        if let Some(c) = self.security_contact.as_ref().filter(|c| c.enabled) {
+            if c.email.is_placeholder() {
+                return Some((
+                    "security_contact",
+                    "security_contact.email",
+                    format!("{:?} {advice}", c.email.0),
+                ));
+            }
+            if c.phone.is_placeholder() {
+                return Some((
+                    "security_contact",
+                    "security_contact.phone",
+                    format!("{:?} {advice}", c.phone.0),
+                ));
+            }
+        }
+        None
+    }
+
+    fn requirement_error(&self) -> Option<(&'static str, &'static str, String)> {
         let key_on = self.log_key.as_ref().is_some_and(|k| k.enabled);
         let buckets_on = self.log_buckets.as_ref().is_some_and(|b| b.enabled);
         if let Some(t) = self.cloudtrail.as_ref().filter(|t| t.enabled) {
             if !key_on || !buckets_on {
                 return Some((
                     "cloudtrail",
+                    "cloudtrail",
                     "needs [log_key] and [log_buckets] enabled: the trail is encrypted with the log key and delivers to the log bucket".into(),
                 ));
             }
             if t.cloudwatch_logs || t.root_usage_alarm {
                 return Some((
+                    "cloudtrail",
                     "cloudtrail",
                     "cloudwatch_logs and root_usage_alarm are not supported by this version yet; set them to false".into(),
                 ));
@@ -531,11 +785,23 @@ impl Baseline {
         if self.config.as_ref().is_some_and(|c| c.enabled) && (!key_on || !buckets_on) {
             return Some((
                 "config",
+                "config",
                 "needs [log_key] and [log_buckets] enabled: AWS Config delivers to the log bucket, encrypted with the log key".into(),
+            ));
+        }
+        if let Some(n) = self.notifications.as_ref().filter(|n| n.enabled)
+            && n.emails.is_empty()
+            && n.https_endpoint.is_none()
+        {
+            return Some((
+                "notifications",
+                "notifications",
+                "lists no emails and no https_endpoint: nobody would hear of a finding".into(),
             ));
         }
         if buckets_on && !key_on {
             return Some((
+                "log_buckets",
                 "log_buckets",
                 "needs [log_key] enabled: the log buckets are encrypted with it".into(),
             ));

@@ -53,13 +53,22 @@ pub enum Command {
     /// Show what would change to bring the account to the baseline.
     Plan(RunArgs),
     /// Show the plan, ask for confirmation, and make the changes.
-    Apply {
-        #[command(flatten)]
-        run: RunArgs,
-        /// Do not ask for confirmation (for schedulers).
-        #[arg(long)]
-        auto_approve: bool,
-    },
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Do not ask for confirmation (for schedulers).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Also write the run's report as JSON (schema: docs/report.schema.json).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Also write the run as a self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +85,8 @@ pub struct RunArgs {
 pub enum Output {
     Text,
     Json,
+    /// A self-contained HTML page (settings × regions).
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,5 +8,7 @@ pub mod baseline;
 pub mod controls;
 pub mod engine;
 pub mod error;
+pub mod html;
 pub mod plan;
 pub mod render;
+pub mod report;

@@ -4,6 +4,7 @@ use baseline::baseline::Baseline;
 use baseline::engine::{self, Context};
 use baseline::plan::ApplyReport;
 use baseline::render::{self, Style};
+use baseline::{html, report};
 use clap::Parser;
 use cli::{Cli, Color, Command, Output};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -72,12 +73,18 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         },
     };
-    let (run, auto_approve, applying) = match &cli.command {
-        Command::Plan(run) => (run, false, false),
-        Command::Apply { run, auto_approve } => (run, *auto_approve, true),
+    let (run, apply) = match &cli.command {
+        Command::Plan(run) => (run, None),
+        Command::Apply(apply) => (&apply.run, Some(apply)),
     };
+    let started = std::time::Instant::now();
+    let started_at = report::now();
     // The baseline is read and validated before any AWS call.
     let baseline = Arc::new(Baseline::load(&run.baseline)?);
+    let baseline_file = report::BaselineFile {
+        path: run.baseline.display().to_string(),
+        sha256: report::sha256_hex(&std::fs::read(&run.baseline).unwrap_or_default()),
+    };
 
     let session = Session::connect(&ConnectOptions {
         profile: g.profile.clone(),
@@ -97,59 +104,85 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let plan = engine::plan(&ctx, &baseline, &controls, &progress).await;
     tracing::info!(requests = session.requests(), "observed");
 
-    if !applying {
+    let Some(apply) = apply else {
         print_out(match g.output {
             Output::Text => render::plan_text(&plan, style),
             Output::Json => render::plan_json(&plan),
+            Output::Html => html::page(&plan, None, &report::now()),
         });
         return Ok(exit_code(
             !plan.failures.is_empty(),
             plan.has_changes(),
             run.detailed_exitcode,
         ));
-    }
+    };
 
     if g.output == Output::Text {
         print_out(render::plan_text(&plan, style));
     }
-    if !plan.has_changes() {
-        if g.output == Output::Json {
-            print_out(render::apply_json(&ApplyReport {
-                plan: plan.clone(),
-                results: Vec::new(),
-            }));
+    let mut results = Vec::new();
+    let mut cancelled = false;
+    if plan.has_changes() {
+        if apply.auto_approve || confirm()? {
+            let text = g.output == Output::Text;
+            results = engine::apply(&ctx, &plan, &controls, &|r| {
+                if text {
+                    print_out(format!("{}\n", render::applied_line(r, style)));
+                }
+            })
+            .await;
+        } else {
+            eprintln!("Apply cancelled: nothing was changed.");
+            cancelled = true;
         }
-        return Ok(exit_code(
-            !plan.failures.is_empty(),
-            false,
-            run.detailed_exitcode,
-        ));
     }
-    if !auto_approve && !confirm()? {
-        eprintln!("Apply cancelled: nothing was changed.");
-        return Ok(EXIT_ERROR);
-    }
-    let text = g.output == Output::Text;
-    let results = engine::apply(&ctx, &plan, &controls, &|r| {
-        if text {
-            print_out(format!("{}\n", render::applied_line(r, style)));
-        }
-    })
-    .await;
-    let report = ApplyReport { plan, results };
-    print_out(match g.output {
-        Output::Text => render::apply_summary(&report, style),
-        Output::Json => render::apply_json(&report),
-    });
-    let applied = report
+    let outcome = ApplyReport { plan, results };
+    let applied = outcome
         .results
         .iter()
         .any(|r| matches!(r.outcome, baseline::plan::Outcome::Applied));
-    Ok(exit_code(
-        report.failed() > 0,
-        applied,
-        run.detailed_exitcode,
-    ))
+    let code = if cancelled {
+        EXIT_ERROR
+    } else {
+        exit_code(outcome.failed() > 0, applied, run.detailed_exitcode)
+    };
+    if !cancelled {
+        match g.output {
+            Output::Text if outcome.plan.has_changes() => {
+                print_out(render::apply_summary(&outcome, style))
+            }
+            Output::Text => {}
+            Output::Json => print_out(render::apply_json(&outcome)),
+            Output::Html => print_out(html::page(
+                &outcome.plan,
+                Some(&outcome.results),
+                &report::now(),
+            )),
+        }
+    }
+    if let Some(path) = &apply.report {
+        let facts = report::RunFacts {
+            command: "apply",
+            baseline: baseline_file,
+            started_at,
+            finished_at: report::now(),
+            seconds: started.elapsed().as_secs_f64(),
+            requests: session.requests(),
+            exit_code: code,
+        };
+        let doc = report::build(&outcome.plan, &outcome.results, facts);
+        let json = serde_json::to_string_pretty(&doc).expect("the report always serializes");
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
+    }
+    if let Some(path) = &apply.report_html {
+        std::fs::write(
+            path,
+            html::page(&outcome.plan, Some(&outcome.results), &report::now()),
+        )
+        .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
+    }
+    Ok(code)
 }
 
 fn exit_code(failed: bool, changes: bool, detailed: bool) -> u8 {

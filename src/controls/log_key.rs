@@ -63,6 +63,7 @@ pub enum Op {
     Create {
         alias: String,
         policy: String,
+        description: String,
     },
     Update {
         key_id: String,
@@ -229,18 +230,34 @@ pub fn statements(account: &Account, trail_name: &str) -> Vec<Value> {
 }
 
 pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
-    let address = format!("kms.log_key[{:?}]", desired.alias.0);
-    let ours = statements(&observed.account, &desired.trail_name);
-    let Some(key) = &observed.key else {
-        let doc = policy::merge_by_sid(None, &ours);
+    key_proposal(
+        format!("kms.log_key[{:?}]", desired.alias.0),
+        &desired.alias.0,
+        &statements(&observed.account, &desired.trail_name),
+        observed.key.as_ref(),
+        "baseline: encrypts the CloudTrail and AWS Config logs",
+    )
+}
+
+/// A customer key behind `alias` with rotation on and `ours` merged into its policy.
+pub fn key_proposal(
+    address: String,
+    alias: &str,
+    ours: &[Value],
+    key: Option<&Key>,
+    description: &str,
+) -> Proposal<Op> {
+    let Some(key) = key else {
+        let doc = policy::merge_by_sid(None, ours);
         return Proposal::new(address, Action::Create)
-            .after(json!({ "alias": desired.alias.0, "rotation": true, "policy": doc }))
+            .after(json!({ "alias": alias, "rotation": true, "policy": doc }))
             .op(Op::Create {
-                alias: desired.alias.0.clone(),
+                alias: alias.to_owned(),
                 policy: doc.to_string(),
+                description: description.to_owned(),
             });
     };
-    let merged = policy::merge_by_sid(key.policy.as_ref(), &ours);
+    let merged = policy::merge_by_sid(key.policy.as_ref(), ours);
     let policy_changes = key.policy.as_ref() != Some(&merged);
     if key.rotation && !policy_changes {
         return Proposal::new(address, Action::NoOp)
@@ -264,10 +281,14 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
 
 pub async fn apply_with(client: &aws_sdk_kms::Client, op: &Op) -> Result<Applied, AwsError> {
     match op {
-        Op::Create { alias, policy } => {
+        Op::Create {
+            alias,
+            policy,
+            description,
+        } => {
             let created = client
                 .create_key()
-                .description("baseline: encrypts the CloudTrail and AWS Config logs")
+                .description(description)
                 .policy(policy)
                 .tags(
                     aws_sdk_kms::types::Tag::builder()
@@ -372,7 +393,7 @@ mod tests {
             },
         );
         assert_eq!(p.action, Action::Create);
-        let Some(Op::Create { alias, policy }) = &p.op else {
+        let Some(Op::Create { alias, policy, .. }) = &p.op else {
             panic!("{:?}", p.op)
         };
         assert_eq!(alias, "alias/baseline-logs");

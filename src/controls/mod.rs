@@ -24,9 +24,11 @@ pub mod guardduty;
 pub mod inspector;
 pub mod log_buckets;
 pub mod log_key;
+pub mod notifications;
 pub mod password_policy;
 pub mod policy;
 pub mod s3_block_public_access;
+pub mod security_contact;
 pub mod security_hub;
 
 /// Every control, in the order their changes are applied within one region.
@@ -35,6 +37,7 @@ pub fn registry() -> Vec<Arc<dyn DynControl>> {
         register::<password_policy::PasswordPolicy>(),
         register::<s3_block_public_access::S3BlockPublicAccess>(),
         register::<ebs_encryption::EbsEncryption>(),
+        register::<security_contact::SecurityContact>(),
         register::<default_vpc::DefaultVpc>(),
         register::<guardduty::GuardDuty>(),
         register::<access_analyzer::AccessAnalyzer>(),
@@ -42,6 +45,8 @@ pub fn registry() -> Vec<Arc<dyn DynControl>> {
         register::<detective::Detective>(),
         register::<inspector::Inspector>(),
         register::<log_key::LogKey>(),
+        register::<notifications::Notifications>(),
+        register::<notifications::Forwarding>(),
         register::<log_buckets::LogBuckets>(),
         register::<config::ConfigRole>(),
         register::<cloudtrail::CloudTrail>(),
@@ -104,6 +109,17 @@ impl<Op> Proposal<Op> {
     pub fn op(mut self, op: Op) -> Self {
         self.op = Some(op);
         self
+    }
+    /// The same proposal with its operation wrapped (a control that reuses another's).
+    pub fn map_op<T>(self, f: impl FnOnce(Op) -> T) -> Proposal<T> {
+        Proposal {
+            address: self.address,
+            action: self.action,
+            before: self.before,
+            after: self.after,
+            reason: self.reason,
+            op: self.op.map(f),
+        }
     }
 }
 
@@ -261,8 +277,15 @@ impl Target {
     pub fn guardduty(&self) -> aws_sdk_guardduty::Client {
         self.session.guardduty(&self.region)
     }
+    /// The Account Management API (global; served from the home region's partition).
+    pub fn account_api(&self) -> aws_sdk_account::Client {
+        self.session.account(&self.home_region)
+    }
     pub fn s3(&self) -> aws_sdk_s3::Client {
         self.session.s3(&self.region)
+    }
+    pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
+        self.session.eventbridge(&self.region)
     }
     pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
         self.session.cloudtrail(&self.region)

@@ -151,10 +151,14 @@ pub fn is_write(request: &Value) -> bool {
         Some(action) => !["Describe", "Get", "List"]
             .iter()
             .any(|p| action.starts_with(p)),
-        // REST APIs: reads are GET, or a POST to a `…/get` or `…/list` path (Inspector's
-        // BatchGetAccountStatus is `POST /status/batch/get`).
+        // REST APIs: reads are GET, or a POST to a `…/get`, `…/list` or `/get…` path
+        // (Inspector's BatchGetAccountStatus is `POST /status/batch/get`, the Account
+        // API's GetAlternateContact `POST /getAlternateContact`).
         None => {
-            !(matches!(method, "GET" | "HEAD") || path.ends_with("/get") || path.ends_with("/list"))
+            let last = path.rsplit('/').next().unwrap_or("");
+            !(matches!(method, "GET" | "HEAD")
+                || last.starts_with("get")
+                || last.starts_with("list"))
         }
     }
 }

@@ -5,4 +5,5 @@ mod baselines;
 mod cli;
 mod emulator;
 mod guardduty;
+mod keep_in_place;
 mod threat_detection;

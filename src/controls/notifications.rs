@@ -1,0 +1,1098 @@
+//! Alert notifications. In the home region: an SNS topic encrypted with a KMS key whose
+//! policy lets EventBridge (and CloudWatch alarms) publish, the listed email addresses and
+//! HTTPS endpoint subscribed, and EventBridge rules that turn GuardDuty, Security Hub and
+//! IAM Access Analyzer findings into one-sentence messages on the topic. In every other
+//! target region ([`Forwarding`]): one rule that forwards those findings to the home
+//! region's default event bus (EventBridge delivers to an SNS topic of its own region
+//! only), through a role that may only put events on that bus.
+
+use super::log_key::{self, Account, Key};
+use super::{Applied, Control, Proposal, Scope, Target, policy};
+use crate::baseline::{Baseline, NotificationsConfig};
+use crate::error::{AwsError, aws_err};
+use crate::plan::Action;
+use aws_sdk_eventbridge::types::{InputTransformer, RuleState};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+pub struct Notifications;
+
+pub const KEY_ALIAS: &str = "alias/baseline-notifications";
+pub const FORWARDER_ROLE: &str = "baseline-events-forwarder";
+const FORWARDER_POLICY: &str = "put-events-on-the-home-bus";
+pub const FORWARD_RULE: &str = "baseline-findings-to-home-region";
+const TOPIC_TARGET: &str = "baseline-topic";
+const BUS_TARGET: &str = "baseline-home-bus";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    pub config: NotificationsConfig,
+}
+
+/// One EventBridge rule and its single target, as we want or found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub name: String,
+    pub pattern: Value,
+    pub enabled: bool,
+    pub target: Option<RuleTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTarget {
+    pub id: String,
+    pub arn: String,
+    pub role_arn: Option<String>,
+    pub paths: BTreeMap<String, String>,
+    pub template: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic {
+    pub kms_key: Option<String>,
+    pub policy: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub trust: Option<Value>,
+    pub policy: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub account: Account,
+    pub key: Option<Key>,
+    /// The key's id and ARN, to recognise it on the topic.
+    pub key_ids: Vec<String>,
+    pub topic: Option<Topic>,
+    /// (protocol, endpoint, subscription ARN or "PendingConfirmation").
+    pub subscriptions: Vec<(String, String, String)>,
+    pub role: Option<Role>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Key(log_key::Op),
+    Topic {
+        create: bool,
+        name: String,
+        arn: String,
+        kms_key: Option<String>,
+        policy: Option<String>,
+    },
+    Subscribe {
+        topic_arn: String,
+        protocol: String,
+        endpoint: String,
+    },
+    Role {
+        create: bool,
+        trust: Option<String>,
+        policy: Option<String>,
+    },
+    Rule {
+        name: String,
+        description: String,
+        pattern: String,
+        target: RuleTarget,
+    },
+}
+
+impl Control for Notifications {
+    const NAME: &'static str = "notifications";
+    const SCOPE: Scope = Scope::Account;
+    const STAGE: u8 = 1;
+    type Desired = Desired;
+    type Observed = Observed;
+    type Op = Op;
+
+    fn desired(baseline: &Baseline) -> Option<Desired> {
+        let config = baseline.notifications.clone().filter(|n| n.enabled)?;
+        Some(Desired { config })
+    }
+
+    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsError> {
+        observe(target, desired).await
+    }
+
+    fn plan(desired: &Desired, observed: &Observed, _: &str) -> Vec<Proposal<Op>> {
+        plan(desired, observed)
+    }
+
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
+        apply(target, op).await
+    }
+}
+
+pub fn topic_arn(account: &Account, name: &str) -> String {
+    format!(
+        "arn:{}:sns:{}:{}:{name}",
+        account.partition, account.home_region, account.id
+    )
+}
+
+fn home_bus(account: &Account) -> String {
+    format!(
+        "arn:{}:events:{}:{}:event-bus/default",
+        account.partition, account.home_region, account.id
+    )
+}
+
+fn forwarder_role_arn(account: &Account) -> String {
+    format!(
+        "arn:{}:iam::{}:role/{FORWARDER_ROLE}",
+        account.partition, account.id
+    )
+}
+
+/// The key policy: the account administers; EventBridge and CloudWatch alarms may use the
+/// key to publish to the encrypted topic, for this account only.
+pub fn key_statements(account: &Account) -> Vec<Value> {
+    let use_key = |sid: &str, service: &str| {
+        json!({
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": { "Service": service },
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": { "StringEquals": { "aws:SourceAccount": account.id } }
+        })
+    };
+    vec![
+        json!({
+            "Sid": "BaselineAccountAdministers",
+            "Effect": "Allow",
+            "Principal": { "AWS": format!("arn:{}:iam::{}:root", account.partition, account.id) },
+            "Action": "kms:*",
+            "Resource": "*"
+        }),
+        use_key("BaselineEventBridgeUsesKey", "events.amazonaws.com"),
+        use_key("BaselineCloudWatchUsesKey", "cloudwatch.amazonaws.com"),
+    ]
+}
+
+pub fn topic_statements(account: &Account, topic: &str) -> Vec<Value> {
+    let publish = |sid: &str, service: &str| {
+        json!({
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": { "Service": service },
+            "Action": "sns:Publish",
+            "Resource": topic,
+            "Condition": { "StringEquals": { "aws:SourceAccount": account.id } }
+        })
+    };
+    vec![
+        json!({
+            "Sid": "BaselineAccountManages",
+            "Effect": "Allow",
+            "Principal": { "AWS": format!("arn:{}:iam::{}:root", account.partition, account.id) },
+            "Action": ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"],
+            "Resource": topic
+        }),
+        publish("BaselineEventBridgePublishes", "events.amazonaws.com"),
+        publish("BaselineCloudWatchPublishes", "cloudwatch.amazonaws.com"),
+    ]
+}
+
+fn forwarder_trust(account: &Account) -> Value {
+    json!({
+        "Version": policy::VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "events.amazonaws.com" },
+            "Action": "sts:AssumeRole",
+            "Condition": { "StringEquals": { "aws:SourceAccount": account.id } }
+        }]
+    })
+}
+
+fn forwarder_policy(account: &Account) -> Value {
+    json!({
+        "Version": policy::VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": home_bus(account)
+        }]
+    })
+}
+
+/// The rules of the home region: one per finding source the baseline turns on.
+pub fn home_rules(config: &NotificationsConfig, account: &Account) -> Vec<(Rule, String)> {
+    let topic = topic_arn(account, &config.topic.0);
+    let target = |paths: &[(&str, &str)], template: &str| RuleTarget {
+        id: TOPIC_TARGET.into(),
+        arn: topic.clone(),
+        role_arn: None,
+        paths: paths
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        // SNS receives the template's output as the message: a JSON string.
+        template: Some(format!("\"{template}\"")),
+    };
+    let console = "https://console.aws.amazon.com";
+    let mut out = vec![(
+        Rule {
+            name: "baseline-guardduty-findings".into(),
+            pattern: json!({
+                "source": ["aws.guardduty"],
+                "detail-type": ["GuardDuty Finding"],
+                "detail": { "severity": [{ "numeric": [">=", config.guardduty_min_severity.get()] }] }
+            }),
+            enabled: true,
+            target: Some(target(
+                &[
+                    ("severity", "$.detail.severity"),
+                    ("title", "$.detail.title"),
+                    ("account", "$.account"),
+                    ("region", "$.region"),
+                    ("id", "$.detail.id"),
+                ],
+                &format!(
+                    "GuardDuty found a threat of severity <severity> in account <account>, region <region>: <title>. Details: {console}/guardduty/home?region=<region>#/findings?search=id%3D<id>"
+                ),
+            )),
+        },
+        format!(
+            "GuardDuty findings of severity {} or more",
+            config.guardduty_min_severity.get()
+        ),
+    )];
+    if !config.security_hub_severities.is_empty() {
+        let labels: Vec<&str> = config
+            .security_hub_severities
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        out.push((
+            Rule {
+                name: "baseline-securityhub-findings".into(),
+                pattern: json!({
+                    "source": ["aws.securityhub"],
+                    "detail-type": ["Security Hub Findings - Imported"],
+                    "detail": { "findings": {
+                        "Severity": { "Label": labels },
+                        "Workflow": { "Status": ["NEW"] },
+                        "RecordState": ["ACTIVE"],
+                        "Compliance": { "Status": ["FAILED"] }
+                    } }
+                }),
+                enabled: true,
+                target: Some(target(
+                    &[
+                        ("severity", "$.detail.findings[0].Severity.Label"),
+                        ("title", "$.detail.findings[0].Title"),
+                        ("account", "$.detail.findings[0].AwsAccountId"),
+                        ("region", "$.detail.findings[0].Region"),
+                    ],
+                    &format!("Security Hub reports a failed check of severity <severity> in account <account>, region <region>: <title>. Details: {console}/securityhub/home?region=<region>#/findings"),
+                )),
+            },
+            format!("new, failed Security Hub findings of severity {}", labels.join(" or ")),
+        ));
+    }
+    if config.access_analyzer {
+        out.push((
+            Rule {
+                name: "baseline-access-analyzer-findings".into(),
+                pattern: json!({
+                    "source": ["aws.access-analyzer"],
+                    "detail-type": ["Access Analyzer Finding"],
+                    "detail": { "status": ["ACTIVE"] }
+                }),
+                enabled: true,
+                target: Some(target(
+                    &[
+                        ("type", "$.detail.resourceType"),
+                        ("resource", "$.detail.resource"),
+                        ("account", "$.account"),
+                        ("region", "$.region"),
+                    ],
+                    &format!("IAM Access Analyzer found <type> <resource> shared outside account <account>, region <region>. Details: {console}/access-analyzer/home?region=<region>#/findings"),
+                )),
+            },
+            "active IAM Access Analyzer findings".into(),
+        ));
+    }
+    out
+}
+
+/// The rule of every other region: the same sources, forwarded to the home bus.
+pub fn forward_rule(account: &Account) -> Rule {
+    Rule {
+        name: FORWARD_RULE.into(),
+        pattern: json!({
+            "source": ["aws.guardduty", "aws.securityhub", "aws.access-analyzer"],
+            "detail-type": ["GuardDuty Finding", "Security Hub Findings - Imported", "Access Analyzer Finding"]
+        }),
+        enabled: true,
+        target: Some(RuleTarget {
+            id: BUS_TARGET.into(),
+            arn: home_bus(account),
+            role_arn: Some(forwarder_role_arn(account)),
+            paths: BTreeMap::new(),
+            template: None,
+        }),
+    }
+}
+
+/// IAM returns policy documents URL-encoded.
+fn decode_policy(text: &str) -> Option<Value> {
+    serde_json::from_str(text).ok().or_else(|| {
+        let mut bytes = Vec::with_capacity(text.len());
+        let raw = text.as_bytes();
+        let mut i = 0;
+        while i < raw.len() {
+            match raw[i] {
+                b'%' if i + 2 < raw.len() => {
+                    let hex = std::str::from_utf8(&raw[i + 1..i + 3]).ok()?;
+                    bytes.push(u8::from_str_radix(hex, 16).ok()?);
+                    i += 3;
+                }
+                b'+' => {
+                    bytes.push(b' ');
+                    i += 1;
+                }
+                b => {
+                    bytes.push(b);
+                    i += 1;
+                }
+            }
+        }
+        serde_json::from_slice(&bytes).ok()
+    })
+}
+
+pub async fn observe_rule(
+    client: &aws_sdk_eventbridge::Client,
+    name: &str,
+) -> Result<Option<Rule>, AwsError> {
+    let rule = match client.describe_rule().name(name).send().await {
+        Ok(r) => r,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(aws_err("events:DescribeRule")(e)),
+    };
+    let targets = client
+        .list_targets_by_rule()
+        .rule(name)
+        .send()
+        .await
+        .map_err(aws_err("events:ListTargetsByRule"))?;
+    let target = targets
+        .targets()
+        .iter()
+        .find(|t| t.id() == TOPIC_TARGET || t.id() == BUS_TARGET)
+        .map(|t| RuleTarget {
+            id: t.id().to_owned(),
+            arn: t.arn().to_owned(),
+            role_arn: t.role_arn().map(str::to_owned),
+            paths: t
+                .input_transformer()
+                .and_then(|x| x.input_paths_map())
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            template: t.input_transformer().map(|x| x.input_template().to_owned()),
+        });
+    Ok(Some(Rule {
+        name: name.to_owned(),
+        pattern: rule
+            .event_pattern()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or(Value::Null),
+        enabled: rule.state() == Some(&RuleState::Enabled),
+        target,
+    }))
+}
+
+async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsError> {
+    let account = Account::of(target);
+    let kms = target.kms();
+    let sns = target.session.sns(&target.home_region);
+    let iam = target.iam();
+    let events = target.session.eventbridge(&target.home_region);
+    let arn = topic_arn(&account, &desired.config.topic.0);
+    let rules = home_rules(&desired.config, &account);
+
+    let key = async {
+        let ids = log_key::describe(&kms, KEY_ALIAS).await?;
+        let key = log_key::observe_key(&kms, KEY_ALIAS).await?;
+        Ok::<_, AwsError>((key, ids))
+    };
+    let topic = async {
+        match sns.get_topic_attributes().topic_arn(&arn).send().await {
+            Ok(out) => {
+                let attrs = out.attributes();
+                let get = |k: &str| attrs.and_then(|a| a.get(k)).cloned();
+                let subs = sns
+                    .list_subscriptions_by_topic()
+                    .topic_arn(&arn)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(aws_err("sns:ListSubscriptionsByTopic"))?;
+                Ok::<_, AwsError>((
+                    Some(Topic {
+                        kms_key: get("KmsMasterKeyId").filter(|k| !k.is_empty()),
+                        policy: policy::parse(get("Policy").as_deref()),
+                    }),
+                    subs.iter()
+                        .map(|s| {
+                            (
+                                s.protocol().unwrap_or_default().to_owned(),
+                                s.endpoint().unwrap_or_default().to_owned(),
+                                s.subscription_arn().unwrap_or_default().to_owned(),
+                            )
+                        })
+                        .collect(),
+                ))
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) =>
+            {
+                Ok((None, Vec::new()))
+            }
+            Err(e) => Err(aws_err("sns:GetTopicAttributes")(e)),
+        }
+    };
+    let role = async {
+        match iam.get_role().role_name(FORWARDER_ROLE).send().await {
+            Ok(out) => {
+                let trust = out
+                    .role()
+                    .and_then(|r| r.assume_role_policy_document())
+                    .and_then(decode_policy);
+                let inline = match iam
+                    .get_role_policy()
+                    .role_name(FORWARDER_ROLE)
+                    .policy_name(FORWARDER_POLICY)
+                    .send()
+                    .await
+                {
+                    Ok(p) => decode_policy(p.policy_document()),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                    {
+                        None
+                    }
+                    Err(e) => return Err(aws_err("iam:GetRolePolicy")(e)),
+                };
+                Ok::<_, AwsError>(Some(Role {
+                    trust,
+                    policy: inline,
+                }))
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(aws_err("iam:GetRole")(e)),
+        }
+    };
+    let live_rules =
+        futures::future::try_join_all(rules.iter().map(|(r, _)| observe_rule(&events, &r.name)));
+    let (key, topic, role, live_rules) = tokio::join!(key, topic, role, live_rules);
+    let (key, ids) = key?;
+    let (topic, subscriptions) = topic?;
+    Ok(Observed {
+        key,
+        key_ids: ids
+            .map(|(id, arn, _)| vec![id, arn, KEY_ALIAS.to_owned()])
+            .unwrap_or_default(),
+        topic,
+        subscriptions,
+        role: role?,
+        rules: live_rules?.into_iter().flatten().collect(),
+        account,
+    })
+}
+
+fn rule_view(rule: &Rule) -> Value {
+    json!({
+        "pattern": rule.pattern,
+        "enabled": rule.enabled,
+        "target": rule.target.as_ref().map(|t| json!({
+            "arn": t.arn,
+            "role": t.role_arn,
+            "input_paths": t.paths,
+            "input_template": t.template,
+        })),
+    })
+}
+
+/// The proposal that puts `want` in place of `live`.
+pub fn rule_proposal(
+    address: String,
+    want: &Rule,
+    live: Option<&Rule>,
+    description: &str,
+) -> Proposal<Op> {
+    let op = || Op::Rule {
+        name: want.name.clone(),
+        description: format!("baseline: {description}"),
+        pattern: want.pattern.to_string(),
+        target: want.target.clone().expect("our rules have a target"),
+    };
+    match live {
+        Some(l) if l == want => Proposal::new(address, Action::NoOp),
+        Some(l) => Proposal::new(address, Action::Update)
+            .before(rule_view(l))
+            .after(rule_view(want))
+            .op(op()),
+        None => Proposal::new(address, Action::Create)
+            .after(rule_view(want))
+            .op(op()),
+    }
+}
+
+pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
+    let account = &observed.account;
+    let config = &desired.config;
+    let mut out = Vec::new();
+
+    // 1. The key.
+    out.push(
+        log_key::key_proposal(
+            format!("kms.notifications_key[{KEY_ALIAS:?}]"),
+            KEY_ALIAS,
+            &key_statements(account),
+            observed.key.as_ref(),
+            "baseline: encrypts the security alerts topic",
+        )
+        .map_op(Op::Key),
+    );
+
+    // 2. The topic: encrypted with our key, our statements in its policy.
+    let arn = topic_arn(account, &config.topic.0);
+    let address = format!("sns.topic[{:?}]", config.topic.0);
+    let ours = topic_statements(account, &arn);
+    let merged = policy::merge_by_sid(
+        observed.topic.as_ref().and_then(|t| t.policy.as_ref()),
+        &ours,
+    );
+    match &observed.topic {
+        None => out.push(
+            Proposal::new(address, Action::Create)
+                .after(json!({ "name": config.topic.0, "kms_key": KEY_ALIAS, "policy": merged }))
+                .op(Op::Topic {
+                    create: true,
+                    name: config.topic.0.clone(),
+                    arn: arn.clone(),
+                    kms_key: Some(KEY_ALIAS.into()),
+                    policy: Some(merged.to_string()),
+                }),
+        ),
+        Some(t) => {
+            let ours_key = t
+                .kms_key
+                .as_ref()
+                .is_some_and(|k| observed.key_ids.contains(k));
+            let policy_changes = t.policy.as_ref() != Some(&merged);
+            if ours_key && !policy_changes {
+                out.push(Proposal::new(address, Action::NoOp));
+            } else {
+                let mut before = json!({ "kms_key": t.kms_key });
+                let mut after = json!({ "kms_key": if ours_key { t.kms_key.clone() } else { Some(KEY_ALIAS.to_owned()) } });
+                if policy_changes {
+                    before["policy"] = t.policy.clone().unwrap_or(Value::Null);
+                    after["policy"] = merged.clone();
+                }
+                out.push(
+                    Proposal::new(address, Action::Update)
+                        .before(before)
+                        .after(after)
+                        .op(Op::Topic {
+                            create: false,
+                            name: config.topic.0.clone(),
+                            arn: arn.clone(),
+                            kms_key: (!ours_key).then(|| KEY_ALIAS.to_owned()),
+                            policy: policy_changes.then(|| merged.to_string()),
+                        }),
+                );
+            }
+        }
+    }
+
+    // 3. Subscriptions: each listed address; others are left alone.
+    let mut endpoints: Vec<(&str, &str)> = config
+        .emails
+        .iter()
+        .map(|e| ("email", e.0.as_str()))
+        .collect();
+    if let Some(url) = &config.https_endpoint {
+        endpoints.push(("https", url.0.as_str()));
+    }
+    for (protocol, endpoint) in endpoints {
+        let address = format!("sns.subscription[\"{protocol}:{endpoint}\"]");
+        let live = observed
+            .subscriptions
+            .iter()
+            .find(|(p, e, _)| p == protocol && e.eq_ignore_ascii_case(endpoint));
+        out.push(match live {
+            Some((_, _, sub)) if sub == "PendingConfirmation" => {
+                Proposal::new(address, Action::NoOp).reason(format!(
+                    "waiting for {endpoint} to confirm the subscription (AWS sent a confirmation message)"
+                ))
+            }
+            Some(_) => Proposal::new(address, Action::NoOp),
+            None => Proposal::new(address, Action::Create)
+                .after(json!({ "protocol": protocol, "endpoint": endpoint }))
+                .reason(if protocol == "email" {
+                    "AWS emails a confirmation link to this address; alerts arrive once it is clicked"
+                } else {
+                    "AWS posts a confirmation request to this endpoint; alerts arrive once it is confirmed"
+                })
+                .op(Op::Subscribe {
+                    topic_arn: arn.clone(),
+                    protocol: protocol.to_owned(),
+                    endpoint: endpoint.to_owned(),
+                }),
+        });
+    }
+
+    // 4. The role that forwards other regions' findings to the home bus.
+    let address = format!("iam.role[{FORWARDER_ROLE:?}]");
+    let trust = forwarder_trust(account);
+    let inline = forwarder_policy(account);
+    match &observed.role {
+        None => out.push(
+            Proposal::new(address, Action::Create)
+                .after(json!({ "trust": trust, "policy": inline }))
+                .op(Op::Role {
+                    create: true,
+                    trust: Some(trust.to_string()),
+                    policy: Some(inline.to_string()),
+                }),
+        ),
+        Some(r) => {
+            let trust_ok = r.trust.as_ref() == Some(&trust);
+            let policy_ok = r.policy.as_ref() == Some(&inline);
+            if trust_ok && policy_ok {
+                out.push(Proposal::new(address, Action::NoOp));
+            } else {
+                out.push(
+                    Proposal::new(address, Action::Update)
+                        .before(json!({ "trust": r.trust, "policy": r.policy }))
+                        .after(json!({ "trust": trust, "policy": inline }))
+                        .op(Op::Role {
+                            create: false,
+                            trust: (!trust_ok).then(|| trust.to_string()),
+                            policy: (!policy_ok).then(|| inline.to_string()),
+                        }),
+                );
+            }
+        }
+    }
+
+    // 5. The home region's rules.
+    for (rule, description) in home_rules(config, account) {
+        let address = format!("events.rule[\"{}\"][{:?}]", account.home_region, rule.name);
+        let live = observed.rules.iter().find(|r| r.name == rule.name);
+        out.push(rule_proposal(address, &rule, live, &description));
+    }
+    out
+}
+
+async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
+    match op {
+        Op::Key(op) => log_key::apply_with(&target.kms(), op).await,
+        Op::Topic {
+            create,
+            name,
+            arn,
+            kms_key,
+            policy,
+        } => {
+            let sns = target.session.sns(&target.home_region);
+            if *create {
+                let mut req = sns.create_topic().name(name);
+                if let Some(k) = kms_key {
+                    req = req.attributes("KmsMasterKeyId", k);
+                }
+                if let Some(p) = policy {
+                    req = req.attributes("Policy", p);
+                }
+                req.send().await.map_err(aws_err("sns:CreateTopic"))?;
+                return Ok(Applied::Done);
+            }
+            for (name, value) in [("KmsMasterKeyId", kms_key), ("Policy", policy)] {
+                if let Some(v) = value {
+                    sns.set_topic_attributes()
+                        .topic_arn(arn)
+                        .attribute_name(name)
+                        .attribute_value(v)
+                        .send()
+                        .await
+                        .map_err(aws_err("sns:SetTopicAttributes"))?;
+                }
+            }
+            Ok(Applied::Done)
+        }
+        Op::Subscribe {
+            topic_arn,
+            protocol,
+            endpoint,
+        } => {
+            target
+                .session
+                .sns(&target.home_region)
+                .subscribe()
+                .topic_arn(topic_arn)
+                .protocol(protocol)
+                .endpoint(endpoint)
+                .send()
+                .await
+                .map_err(aws_err("sns:Subscribe"))?;
+            Ok(Applied::Done)
+        }
+        Op::Role {
+            create,
+            trust,
+            policy,
+        } => {
+            let iam = target.iam();
+            if let Some(trust) = trust {
+                if *create {
+                    match iam
+                        .create_role()
+                        .role_name(FORWARDER_ROLE)
+                        .description(
+                            "baseline: forwards security findings to the home region's event bus",
+                        )
+                        .assume_role_policy_document(trust)
+                        .send()
+                        .await
+                    {
+                        Ok(_) => {}
+                        Err(e)
+                            if e.as_service_error()
+                                .is_some_and(|s| s.is_entity_already_exists_exception()) => {}
+                        Err(e) => return Err(aws_err("iam:CreateRole")(e)),
+                    }
+                } else {
+                    iam.update_assume_role_policy()
+                        .role_name(FORWARDER_ROLE)
+                        .policy_document(trust)
+                        .send()
+                        .await
+                        .map_err(aws_err("iam:UpdateAssumeRolePolicy"))?;
+                }
+            }
+            if let Some(policy) = policy {
+                iam.put_role_policy()
+                    .role_name(FORWARDER_ROLE)
+                    .policy_name(FORWARDER_POLICY)
+                    .policy_document(policy)
+                    .send()
+                    .await
+                    .map_err(aws_err("iam:PutRolePolicy"))?;
+            }
+            Ok(Applied::Done)
+        }
+        Op::Rule {
+            name,
+            description,
+            pattern,
+            target: rule_target,
+        } => {
+            put_rule(
+                &target.eventbridge(),
+                name,
+                description,
+                pattern,
+                rule_target,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn put_rule(
+    events: &aws_sdk_eventbridge::Client,
+    name: &str,
+    description: &str,
+    pattern: &str,
+    t: &RuleTarget,
+) -> Result<Applied, AwsError> {
+    events
+        .put_rule()
+        .name(name)
+        .description(description)
+        .event_pattern(pattern)
+        .state(RuleState::Enabled)
+        .send()
+        .await
+        .map_err(aws_err("events:PutRule"))?;
+    let mut target = aws_sdk_eventbridge::types::Target::builder()
+        .id(&t.id)
+        .arn(&t.arn)
+        .set_role_arn(t.role_arn.clone());
+    if let Some(template) = &t.template {
+        target = target.input_transformer(
+            InputTransformer::builder()
+                .set_input_paths_map(Some(t.paths.clone().into_iter().collect()))
+                .input_template(template)
+                .build()
+                .map_err(|e| AwsError::invalid_response("events:PutTargets", e.to_string()))?,
+        );
+    }
+    let out = events
+        .put_targets()
+        .rule(name)
+        .targets(
+            target
+                .build()
+                .map_err(|e| AwsError::invalid_response("events:PutTargets", e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(aws_err("events:PutTargets"))?;
+    if let Some(f) = out.failed_entries().first() {
+        return Err(AwsError::refused(
+            "events:PutTargets",
+            format!(
+                "{}: {}",
+                f.error_code().unwrap_or_default(),
+                f.error_message().unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(Applied::Done)
+}
+
+/// Every target region but the home one: forward findings to the home bus.
+pub struct Forwarding;
+
+impl Control for Forwarding {
+    const NAME: &'static str = "notification_forwarding";
+    const SCOPE: Scope = Scope::Regional;
+    const STAGE: u8 = 2;
+    type Desired = ();
+    type Observed = (Account, Option<Rule>);
+    type Op = Op;
+
+    fn desired(baseline: &Baseline) -> Option<()> {
+        baseline
+            .notifications
+            .as_ref()
+            .filter(|n| n.enabled)
+            .map(|_| ())
+    }
+
+    async fn observe(target: &Target, _: &()) -> Result<(Account, Option<Rule>), AwsError> {
+        let account = Account::of(target);
+        if target.region == target.home_region {
+            return Ok((account, None));
+        }
+        let rule = observe_rule(&target.eventbridge(), FORWARD_RULE).await?;
+        Ok((account, rule))
+    }
+
+    fn plan(_: &(), observed: &(Account, Option<Rule>), region: &str) -> Vec<Proposal<Op>> {
+        let (account, live) = observed;
+        if region == account.home_region {
+            return Vec::new();
+        }
+        vec![rule_proposal(
+            format!("events.rule[\"{region}\"][{FORWARD_RULE:?}]"),
+            &forward_rule(account),
+            live.as_ref(),
+            "forwards security findings to the home region",
+        )]
+    }
+
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
+        match op {
+            Op::Rule {
+                name,
+                description,
+                pattern,
+                target: t,
+            } => put_rule(&target.eventbridge(), name, description, pattern, t).await,
+            _ => Err(AwsError::invalid_response(
+                "notification_forwarding",
+                "only rules are forwarded",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::{Bounded, Email, SeverityLabel, TopicName};
+
+    fn account() -> Account {
+        Account {
+            id: "123456789012".into(),
+            partition: "aws".into(),
+            home_region: "us-east-1".into(),
+        }
+    }
+
+    fn config() -> NotificationsConfig {
+        NotificationsConfig {
+            enabled: true,
+            topic: TopicName("baseline-security-alerts".into()),
+            emails: vec![Email("sec@corp.test".into())],
+            https_endpoint: None,
+            guardduty_min_severity: Bounded(4),
+            security_hub_severities: vec![SeverityLabel::High, SeverityLabel::Critical],
+            access_analyzer: true,
+        }
+    }
+
+    fn fresh() -> Observed {
+        Observed {
+            account: account(),
+            key: None,
+            key_ids: vec![],
+            topic: None,
+            subscriptions: vec![],
+            role: None,
+            rules: vec![],
+        }
+    }
+
+    #[test]
+    fn a_fresh_account_gets_key_topic_subscription_role_and_rules_in_order() {
+        let p = plan(&Desired { config: config() }, &fresh());
+        let addresses: Vec<&str> = p.iter().map(|p| p.address.as_str()).collect();
+        assert_eq!(
+            addresses,
+            [
+                "kms.notifications_key[\"alias/baseline-notifications\"]",
+                "sns.topic[\"baseline-security-alerts\"]",
+                "sns.subscription[\"email:sec@corp.test\"]",
+                "iam.role[\"baseline-events-forwarder\"]",
+                "events.rule[\"us-east-1\"][\"baseline-guardduty-findings\"]",
+                "events.rule[\"us-east-1\"][\"baseline-securityhub-findings\"]",
+                "events.rule[\"us-east-1\"][\"baseline-access-analyzer-findings\"]",
+            ]
+        );
+        assert!(p.iter().all(|p| p.action == Action::Create));
+        assert!(p[2].reason.as_deref().unwrap().contains("confirmation"));
+        let Some(Op::Rule {
+            pattern, target, ..
+        }) = &p[4].op
+        else {
+            panic!()
+        };
+        let pattern: Value = serde_json::from_str(pattern).unwrap();
+        assert_eq!(
+            pattern["detail"]["severity"][0]["numeric"],
+            json!([">=", 4])
+        );
+        let template = target.template.as_deref().unwrap();
+        assert!(
+            template.starts_with("\"GuardDuty found a threat of severity <severity>"),
+            "{template}"
+        );
+        for placeholder in ["<severity>", "<title>", "<account>", "<region>"] {
+            assert!(template.contains(placeholder), "{template}");
+            let key = &placeholder[1..placeholder.len() - 1];
+            assert!(target.paths.contains_key(key), "{key}");
+        }
+        assert_eq!(
+            target.arn,
+            "arn:aws:sns:us-east-1:123456789012:baseline-security-alerts"
+        );
+    }
+
+    #[test]
+    fn everything_in_place_is_no_change_and_a_pending_address_is_said() {
+        let want = Desired { config: config() };
+        let account = account();
+        let arn = topic_arn(&account, "baseline-security-alerts");
+        let key_doc = policy::merge_by_sid(None, &key_statements(&account));
+        let observed = Observed {
+            account: account.clone(),
+            key: Some(Key {
+                id: "k".into(),
+                arn: "arn:aws:kms:us-east-1:123456789012:key/k".into(),
+                state: "Enabled".into(),
+                rotation: true,
+                policy: Some(key_doc),
+            }),
+            key_ids: vec![
+                "k".into(),
+                "arn:aws:kms:us-east-1:123456789012:key/k".into(),
+                KEY_ALIAS.into(),
+            ],
+            topic: Some(Topic {
+                kms_key: Some(KEY_ALIAS.into()),
+                policy: Some(policy::merge_by_sid(
+                    None,
+                    &topic_statements(&account, &arn),
+                )),
+            }),
+            subscriptions: vec![(
+                "email".into(),
+                "SEC@corp.test".into(),
+                "PendingConfirmation".into(),
+            )],
+            role: Some(Role {
+                trust: Some(forwarder_trust(&account)),
+                policy: Some(forwarder_policy(&account)),
+            }),
+            rules: home_rules(&config(), &account)
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect(),
+        };
+        let p = plan(&want, &observed);
+        assert!(p.iter().all(|p| p.action == Action::NoOp), "{p:#?}");
+        assert!(
+            p[2].reason
+                .as_deref()
+                .unwrap()
+                .contains("waiting for sec@corp.test")
+        );
+    }
+
+    #[test]
+    fn a_topic_on_another_key_moves_to_ours_and_keeps_its_statements() {
+        let theirs = json!({"Sid": "Ops", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/ops"}, "Action": "sns:Publish", "Resource": "*"});
+        let observed = Observed {
+            topic: Some(Topic {
+                kms_key: Some("alias/aws/sns".into()),
+                policy: Some(json!({"Version": "2012-10-17", "Statement": [theirs.clone()]})),
+            }),
+            ..fresh()
+        };
+        let p = plan(&Desired { config: config() }, &observed);
+        let Some(Op::Topic {
+            create,
+            kms_key,
+            policy,
+            ..
+        }) = &p[1].op
+        else {
+            panic!()
+        };
+        assert!(!create);
+        assert_eq!(kms_key.as_deref(), Some(KEY_ALIAS));
+        let doc: Value = serde_json::from_str(policy.as_ref().unwrap()).unwrap();
+        assert_eq!(doc["Statement"][0], theirs);
+    }
+
+    #[test]
+    fn url_encoded_policies_are_read() {
+        let doc = decode_policy("%7B%22Version%22%3A%222012-10-17%22%7D").unwrap();
+        assert_eq!(doc, json!({"Version": "2012-10-17"}));
+    }
+}

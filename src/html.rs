@@ -1,0 +1,375 @@
+//! A self-contained HTML page of a plan or an apply (no external assets): the account and
+//! time at the top, a matrix of settings × regions with a legend, then every change.
+
+use crate::plan::{Action, AppliedChange, Outcome, Plan};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// A cell's state, from best to worst; a cell shows the worst of its changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cell {
+    Compliant,
+    Skipped,
+    Kept,
+    Deferred,
+    Changed,
+    WillChange,
+    Failed,
+}
+
+impl Cell {
+    pub const ALL: [Cell; 7] = [
+        Cell::Compliant,
+        Cell::Changed,
+        Cell::WillChange,
+        Cell::Kept,
+        Cell::Deferred,
+        Cell::Skipped,
+        Cell::Failed,
+    ];
+
+    pub fn class(self) -> &'static str {
+        match self {
+            Cell::Compliant => "compliant",
+            Cell::Skipped => "skipped",
+            Cell::Kept => "kept",
+            Cell::Deferred => "deferred",
+            Cell::Changed => "changed",
+            Cell::WillChange => "will-change",
+            Cell::Failed => "failed",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Cell::Compliant => "compliant",
+            Cell::Skipped => "skipped",
+            Cell::Kept => "kept",
+            Cell::Deferred => "deferred",
+            Cell::Changed => "changed",
+            Cell::WillChange => "will change",
+            Cell::Failed => "failed",
+        }
+    }
+
+    fn meaning(self) -> &'static str {
+        match self {
+            Cell::Compliant => "matches the baseline",
+            Cell::Changed => "changed by this run",
+            Cell::WillChange => "apply would change it",
+            Cell::Kept => "left as it is on purpose (see the details)",
+            Cell::Deferred => "AWS does not allow it yet; a later run makes it",
+            Cell::Skipped => "does not apply here",
+            Cell::Failed => "could not be observed or changed",
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2330}
+h1{font-size:20px;margin:0 0 4px}
+.meta{color:#555;margin:0 0 16px}
+table{border-collapse:collapse}
+.matrix th,.matrix td{border:1px solid #d0d4dc;padding:4px 8px;text-align:center;white-space:nowrap}
+.matrix th.setting{text-align:left}
+.matrix thead th{background:#f2f4f8;font-weight:600}
+.compliant{background:#d9f2dd;color:#185c25}
+.changed{background:#cfe3ff;color:#0b3d91}
+.will-change{background:#ffe7b3;color:#7a4b00}
+.kept{background:#e3ddf7;color:#3f2d8a}
+.deferred{background:#e8eef2;color:#345}
+.skipped{background:#f4f4f4;color:#888}
+.failed{background:#ffd6d6;color:#8a1010;font-weight:600}
+.none{color:#bbb}
+.legend{display:flex;flex-wrap:wrap;gap:8px;margin:12px 0 24px;padding:0;list-style:none}
+.legend li{padding:2px 8px;border-radius:4px}
+.details td,.details th{border-bottom:1px solid #e2e5ea;padding:6px 8px;text-align:left;vertical-align:top}
+pre{margin:0;font:12px/1.35 ui-monospace,monospace;white-space:pre-wrap;max-width:70ch}
+";
+
+/// The page. `results` are the apply's outcomes (None for a plan).
+pub fn page(plan: &Plan, results: Option<&[AppliedChange]>, generated_at: &str) -> String {
+    let regions: Vec<&str> = plan
+        .regions
+        .iter()
+        .filter(|r| r.targeted)
+        .map(|r| r.name.as_str())
+        .collect();
+    // Columns: "account" for account-wide settings, then each targeted region.
+    let mut columns = vec!["account"];
+    columns.extend(regions.iter().copied());
+
+    let outcome = |address: &str| results.and_then(|rs| rs.iter().find(|r| r.address == address));
+    let mut cells: BTreeMap<(&str, String), Cell> = BTreeMap::new();
+    let mut rows: Vec<&str> = Vec::new();
+    let mut mark = |control: &'static str, region: Option<&str>, cell: Cell| {
+        if !rows.contains(&control) {
+            rows.push(control);
+        }
+        let key = (control, region.unwrap_or("account").to_owned());
+        let slot = cells.entry(key).or_insert(cell);
+        *slot = (*slot).max(cell);
+    };
+    for c in &plan.changes {
+        let cell = match (c.action, outcome(&c.address).map(|r| &r.outcome)) {
+            (_, Some(Outcome::Applied)) => Cell::Changed,
+            (_, Some(Outcome::AlreadyDone)) => Cell::Compliant,
+            (_, Some(Outcome::Deferred { .. })) => Cell::Deferred,
+            (_, Some(Outcome::Failed { .. })) => Cell::Failed,
+            (Action::NoOp, None) => Cell::Compliant,
+            (Action::Kept, None) => Cell::Kept,
+            (Action::Skipped, None) => Cell::Skipped,
+            (Action::Deferred, None) => Cell::Deferred,
+            (_, None) => Cell::WillChange,
+        };
+        mark(c.control, c.region.as_deref(), cell);
+    }
+    for f in &plan.failures {
+        mark(f.control, f.region.as_deref(), Cell::Failed);
+    }
+    // Rows in the order of the controls' registry (account settings first).
+    let order: Vec<&str> = crate::controls::registry()
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    rows.sort_by_key(|r| order.iter().position(|o| o == r).unwrap_or(usize::MAX));
+    // Keep only the account column when some setting is account-wide.
+    let account_used = cells.keys().any(|(_, col)| col == "account");
+    if !account_used {
+        columns.remove(0);
+    }
+
+    let title = if results.is_some() { "apply" } else { "plan" };
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>baseline {title}: account {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(&plan.account)
+    );
+    let _ = writeln!(
+        out,
+        "<h1>baseline {title}: account <span id=\"account\">{}</span></h1>",
+        escape(&plan.account)
+    );
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">Generated <time id=\"generated\">{}</time> by baseline {} · partition {} · home region {} · {} regions targeted</p>",
+        escape(generated_at),
+        escape(plan.tool_version),
+        escape(&plan.partition),
+        escape(&plan.home_region),
+        regions.len()
+    );
+
+    out.push_str("<table class=\"matrix\">\n<thead><tr><th class=\"setting\">setting</th>");
+    for col in &columns {
+        let _ = write!(out, "<th scope=\"col\">{}</th>", escape(col));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for row in &rows {
+        let _ = write!(
+            out,
+            "<tr data-control=\"{0}\"><th scope=\"row\" class=\"setting\">{0}</th>",
+            escape(row)
+        );
+        for col in &columns {
+            match cells.get(&(*row, (*col).to_owned())) {
+                Some(cell) => {
+                    let _ = write!(
+                        out,
+                        "<td class=\"{0}\" data-status=\"{0}\" title=\"{1} {2}: {3}\">{3}</td>",
+                        cell.class(),
+                        escape(row),
+                        escape(col),
+                        cell.label()
+                    );
+                }
+                None => out.push_str("<td class=\"none\" data-status=\"none\">–</td>"),
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n<ul class=\"legend\">\n");
+    for cell in Cell::ALL {
+        let _ = writeln!(
+            out,
+            "<li class=\"{0}\" data-status=\"{0}\"><b>{1}</b>: {2}</li>",
+            cell.class(),
+            cell.label(),
+            cell.meaning()
+        );
+    }
+    out.push_str("</ul>\n");
+
+    let details: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp || c.reason.is_some())
+        .collect();
+    let _ = writeln!(out, "<h2>Details ({} items)</h2>", details.len());
+    out.push_str("<table class=\"details\">\n<thead><tr><th>resource</th><th>action</th><th>outcome</th><th>before</th><th>after</th><th>note</th></tr></thead>\n<tbody>\n");
+    for c in details {
+        let status = match outcome(&c.address).map(|r| &r.outcome) {
+            Some(Outcome::Applied) => "applied".to_owned(),
+            Some(Outcome::AlreadyDone) => "already done".to_owned(),
+            Some(Outcome::Deferred { reason }) => format!("deferred: {reason}"),
+            Some(Outcome::Failed { error }) => format!("failed: {error}"),
+            None => "–".to_owned(),
+        };
+        let pretty = |v: &Option<serde_json::Value>| {
+            v.as_ref()
+                .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+                .unwrap_or_default()
+        };
+        let _ = writeln!(
+            out,
+            "<tr class=\"change\" data-action=\"{1}\"><td><code>{0}</code></td><td>{1}</td><td>{2}</td><td><pre>{3}</pre></td><td><pre>{4}</pre></td><td>{5}</td></tr>",
+            escape(&c.address),
+            serde_json::to_value(c.action)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            escape(&status),
+            escape(&pretty(&c.before)),
+            escape(&pretty(&c.after)),
+            escape(c.reason.as_deref().unwrap_or(""))
+        );
+    }
+    for f in &plan.failures {
+        let _ = writeln!(
+            out,
+            "<tr class=\"failure\"><td><code>{}</code></td><td>observe</td><td>failed: {}</td><td></td><td></td><td></td></tr>",
+            escape(&f.address),
+            escape(&f.error.to_string())
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</body>\n</html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AwsError;
+    use crate::plan::{Change, Failure, RegionStatus};
+
+    fn plan() -> Plan {
+        let mut plan = Plan::new("123456789012".into(), "aws".into(), "eu-west-1".into());
+        plan.regions = ["eu-west-1", "us-east-1"]
+            .iter()
+            .map(|r| RegionStatus {
+                name: (*r).into(),
+                targeted: true,
+                reason: None,
+            })
+            .collect();
+        let change = |address: &str, control: &'static str, region: Option<&str>, action| Change {
+            address: address.into(),
+            control,
+            region: region.map(String::from),
+            action,
+            before: None,
+            after: Some(serde_json::json!({"x": "<script>"})),
+            reason: None,
+            operation: None,
+            order: 0,
+        };
+        plan.changes = vec![
+            change(
+                "iam.password_policy",
+                "password_policy",
+                None,
+                Action::Update,
+            ),
+            change(
+                "g[\"eu-west-1\"]",
+                "guardduty",
+                Some("eu-west-1"),
+                Action::NoOp,
+            ),
+            change(
+                "g[\"us-east-1\"]",
+                "guardduty",
+                Some("us-east-1"),
+                Action::Create,
+            ),
+            change(
+                "d[\"eu-west-1\"]",
+                "detective",
+                Some("eu-west-1"),
+                Action::Deferred,
+            ),
+        ];
+        plan.failures = vec![Failure {
+            address: "detective[\"us-east-1\"]".into(),
+            control: "detective",
+            region: Some("us-east-1".into()),
+            error: AwsError::refused("detective:ListGraphs", "denied"),
+        }];
+        plan.finish();
+        plan
+    }
+
+    #[test]
+    fn the_matrix_has_a_row_per_setting_a_column_per_region_and_the_worst_state() {
+        let html = page(&plan(), None, "2026-11-23T00:00:00Z");
+        assert!(html.contains("<th scope=\"col\">account</th><th scope=\"col\">eu-west-1</th><th scope=\"col\">us-east-1</th>"), "{html}");
+        let row = |control: &str| {
+            let start = html
+                .find(&format!("<tr data-control=\"{control}\">"))
+                .unwrap();
+            html[start..].split("</tr>").next().unwrap().to_owned()
+        };
+        let statuses = |control: &str| -> Vec<String> {
+            row(control)
+                .split("data-status=\"")
+                .skip(1)
+                .map(|s| s.split('"').next().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(statuses("password_policy"), ["will-change", "none", "none"]);
+        assert_eq!(statuses("guardduty"), ["none", "compliant", "will-change"]);
+        assert_eq!(statuses("detective"), ["none", "deferred", "failed"]);
+        // Every state is in the legend; nothing is loaded from elsewhere; text is escaped.
+        for cell in Cell::ALL {
+            assert!(html.contains(&format!("<li class=\"{}\"", cell.class())));
+        }
+        assert!(!html.contains("src=") && !html.contains("href=") && !html.contains("@import"));
+        assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"));
+        assert!(html.contains("<time id=\"generated\">2026-11-23T00:00:00Z</time>"));
+    }
+
+    #[test]
+    fn apply_results_colour_the_cells() {
+        let p = plan();
+        let results = vec![AppliedChange {
+            address: "g[\"us-east-1\"]".into(),
+            control: "guardduty",
+            region: Some("us-east-1".into()),
+            action: Action::Create,
+            outcome: Outcome::Applied,
+            seconds: 0.1,
+        }];
+        let html = page(&p, Some(&results), "t");
+        assert!(
+            html.contains("data-status=\"changed\" title=\"guardduty us-east-1: changed\""),
+            "{html}"
+        );
+        assert!(html.contains("<h1>baseline apply: account"));
+    }
+}
