@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The demo: starts the AWS emulator on loopback, runs plan, apply and plan again against
-# it with the shipped minimal baseline, and stops the emulator. No AWS account needed.
+# it with scripts/emulator-demo.toml (every setting the emulator serves), and stops the
+# emulator. No AWS account needed. A baseline file may be given as the first argument.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BASELINE_FILE="${1:-baselines/minimal.toml}"
+BASELINE_FILE="${1:-scripts/emulator-demo.toml}"
 ./scripts/install-emulator.sh
 cargo build --quiet --bin baseline
 

@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# Installs the AWS emulator (moto server, pinned) into a virtual environment of the
-# project's own: .venv-emulator/ at the repository root. Safe to run again.
+# Installs what the tests need into a virtual environment of the project's own,
+# .venv-emulator/ at the repository root: the AWS emulator (moto server) and the linters
+# that check the deployment examples (cfn-lint, check-jsonschema with its bundled GitHub
+# workflow schema). All pinned. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MOTO_VERSION="5.2.5"
+CFN_LINT_VERSION="1.58.0"
+CHECK_JSONSCHEMA_VERSION="0.39.0"
 VENV=".venv-emulator"
 PYTHON="${PYTHON:-python3}"
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+installed() {
+  "$VENV/bin/python" - <<PY 2>/dev/null
+import sys
+from importlib.metadata import version
+want = {"moto": "$MOTO_VERSION", "cfn-lint": "$CFN_LINT_VERSION", "check-jsonschema": "$CHECK_JSONSCHEMA_VERSION"}
+sys.exit(any(version(name) != v for name, v in want.items()))
+PY
+}
+if [ -x "$VENV/bin/python" ] && installed; then
   exit 0
 fi
-"$PYTHON" -m venv "$VENV"
-"$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-echo "installed moto[server]==$MOTO_VERSION into $VENV" >&2
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check \
+  "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+echo "installed moto[server]==$MOTO_VERSION, cfn-lint==$CFN_LINT_VERSION, check-jsonschema==$CHECK_JSONSCHEMA_VERSION into $VENV" >&2

@@ -63,12 +63,13 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (for schedulers).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Also write the run's report as JSON (schema: docs/report.schema.json).
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// Also write the run as a self-contained HTML page.
-    #[arg(long, value_name = "FILE")]
-    pub report_html: Option<PathBuf>,
+    /// Also write the run's report as JSON (schema: docs/report.schema.json): a file, or
+    /// s3://bucket/key (in the home region). `{time}` in it becomes the start time.
+    #[arg(long, value_name = "FILE|s3://BUCKET/KEY")]
+    pub report: Option<String>,
+    /// Also write the run as a self-contained HTML page (a file or s3://bucket/key).
+    #[arg(long, value_name = "FILE|s3://BUCKET/KEY")]
+    pub report_html: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -98,8 +98,10 @@ table{border-collapse:collapse}
 .none{color:#bbb}
 .legend{display:flex;flex-wrap:wrap;gap:8px;margin:12px 0 24px;padding:0;list-style:none}
 .legend li{padding:2px 8px;border-radius:4px}
-.details td,.details th{border-bottom:1px solid #e2e5ea;padding:6px 8px;text-align:left;vertical-align:top}
-pre{margin:0;font:12px/1.35 ui-monospace,monospace;white-space:pre-wrap;max-width:70ch}
+.details{width:100%;table-layout:fixed}
+.details td,.details th{border-bottom:1px solid #e2e5ea;padding:6px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+.details th:nth-child(1){width:24%}.details th:nth-child(2){width:7%}.details th:nth-child(3){width:12%}.details th:nth-child(6){width:17%}
+pre{margin:0;font:12px/1.35 ui-monospace,monospace;white-space:pre-wrap;overflow-wrap:anywhere}
 ";
 
 /// The page. `results` are the apply's outcomes (None for a plan).

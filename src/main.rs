@@ -160,7 +160,17 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             )),
         }
     }
-    if let Some(path) = &apply.report {
+    // 2026-11-23T03:00:00.123Z → 2026-11-23T03-00-00Z: safe in file names and S3 keys.
+    let stamp = format!(
+        "{}Z",
+        started_at
+            .trim_end_matches('Z')
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .replace(':', "-")
+    );
+    if let Some(dest) = &apply.report {
         let facts = report::RunFacts {
             command: "apply",
             baseline: baseline_file,
@@ -171,18 +181,54 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             exit_code: code,
         };
         let doc = report::build(&outcome.plan, &outcome.results, facts);
-        let json = serde_json::to_string_pretty(&doc).expect("the report always serializes");
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write the report {}", path.display()))?;
-    }
-    if let Some(path) = &apply.report_html {
-        std::fs::write(
-            path,
-            html::page(&outcome.plan, Some(&outcome.results), &report::now()),
+        let json = serde_json::to_string_pretty(&doc).expect("the report always serializes") + "\n";
+        write_output(
+            &ctx,
+            &dest.replace("{time}", &stamp),
+            json,
+            "application/json",
         )
-        .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
+        .await?;
+    }
+    if let Some(dest) = &apply.report_html {
+        let page = html::page(&outcome.plan, Some(&outcome.results), &report::now());
+        write_output(
+            &ctx,
+            &dest.replace("{time}", &stamp),
+            page,
+            "text/html; charset=utf-8",
+        )
+        .await?;
     }
     Ok(code)
+}
+
+/// Writes a report to a file, or to S3 for `s3://bucket/key` (through the home region).
+async fn write_output(
+    ctx: &Context,
+    dest: &str,
+    body: String,
+    content_type: &str,
+) -> anyhow::Result<()> {
+    let Some(rest) = dest.strip_prefix("s3://") else {
+        return std::fs::write(dest, body).with_context(|| format!("cannot write {dest}"));
+    };
+    let (bucket, key) = rest
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        .with_context(|| format!("{dest}: expected s3://bucket/key"))?;
+    ctx.session
+        .s3(&ctx.home_region)
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(body.into_bytes().into())
+        .send()
+        .await
+        .map_err(baseline::error::aws_err("s3:PutObject"))
+        .with_context(|| format!("cannot write {dest}"))?;
+    Ok(())
 }
 
 fn exit_code(failed: bool, changes: bool, detailed: bool) -> u8 {

@@ -367,3 +367,43 @@ async fn the_report_file_follows_its_schema_and_the_html_page_its_structure() {
         "{html}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_can_go_to_s3_with_the_run_time_in_its_key() {
+    let emu = Emulator::start();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&emu.sdk("us-east-1").await)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket("reports").send().await.unwrap();
+    let f = baseline_file(BASELINE);
+    let out = emu.run(
+        &[
+            "apply",
+            "--auto-approve",
+            "--report",
+            "s3://reports/baseline/{time}.json",
+        ],
+        f.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let listed = s3.list_objects_v2().bucket("reports").send().await.unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with("baseline/20") && keys[0].ends_with("Z.json") && !keys[0].contains(':'),
+        "{keys:?}"
+    );
+    let body = s3
+        .get_object()
+        .bucket("reports")
+        .key(keys[0])
+        .send()
+        .await
+        .unwrap();
+    let bytes = body.body.collect().await.unwrap().into_bytes();
+    let doc: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(doc["account"], "123456789012");
+    assert_eq!(doc["outcome"]["applied"], 10);
+}

@@ -4,6 +4,7 @@ mod audit_trail;
 mod baselines;
 mod cli;
 mod emulator;
+mod examples;
 mod guardduty;
 mod keep_in_place;
 mod threat_detection;

@@ -1,0 +1,236 @@
+//! The deployment examples and the IAM policy: linted with the tools scripts/test.sh
+//! installs (cfn-lint, check-jsonschema with its bundled GitHub workflow schema), and
+//! checked against the rest of the project.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tool(name: &str) -> PathBuf {
+    let path = root().join(".venv-emulator/bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run ./scripts/test.sh (it installs the test tools)",
+        path.display()
+    );
+    path
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_cloudformation_template_passes_cfn_lint() {
+    let out = Command::new(tool("cfn-lint"))
+        .arg(root().join("examples/aws-native/baseline-weekly.template.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_template_schedules_saturdays_and_grants_exactly_the_shared_policy() {
+    let t = read_json(&root().join("examples/aws-native/baseline-weekly.template.json"));
+    let r = &t["Resources"];
+    assert_eq!(r["WeeklySchedule"]["Type"], "AWS::Scheduler::Schedule");
+    assert_eq!(
+        r["WeeklySchedule"]["Properties"]["ScheduleExpression"],
+        "cron(0 3 ? * SAT *)"
+    );
+    assert_eq!(
+        r["BaselinePolicy"]["Properties"]["PolicyDocument"],
+        read_json(&root().join("examples/iam-policy.json")),
+        "the template's policy and examples/iam-policy.json differ"
+    );
+    let command = r["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Command"]
+        .as_array()
+        .unwrap();
+    assert_eq!(command[0], "apply");
+    assert!(command.iter().any(|c| c == "--auto-approve"));
+    assert!(command.iter().any(|c| c == "--report"));
+    assert_eq!(
+        r["ReportBucket"]["Properties"]["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"],
+        true
+    );
+}
+
+#[test]
+fn the_github_workflow_is_valid_and_uses_oidc_on_saturdays() {
+    let path = root().join("examples/github-actions/baseline-weekly.yml");
+    let out = Command::new(tool("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.github-workflows"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("- cron: \"0 3 * * 6\""));
+    assert!(text.contains("id-token: write"));
+    assert!(text.contains("aws-actions/configure-aws-credentials@v4"));
+    assert!(text.contains("role-to-assume:"));
+    assert!(!text.contains("aws-access-key-id"), "no long-lived keys");
+    assert!(text.contains("actions/upload-artifact@v4"));
+    let trust = read_json(&root().join("examples/github-actions/trust-policy.json"));
+    assert_eq!(
+        trust["Statement"][0]["Action"],
+        "sts:AssumeRoleWithWebIdentity"
+    );
+}
+
+/// `[section] key=value` lines of a unit file.
+fn unit(path: &Path) -> Vec<(String, String, String)> {
+    let mut section = String::new();
+    let mut out = Vec::new();
+    for line in std::fs::read_to_string(path).unwrap().lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = s.to_owned();
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("{}: not key=value: {line}", path.display()));
+        out.push((section.clone(), k.to_owned(), v.to_owned()));
+    }
+    out
+}
+
+#[test]
+fn the_systemd_units_run_weekly_as_an_unprivileged_user() {
+    let dir = root().join("examples/systemd");
+    let timer = unit(&dir.join("baseline.timer"));
+    let service = unit(&dir.join("baseline.service"));
+    let get = |u: &[(String, String, String)], s: &str, k: &str| {
+        u.iter()
+            .find(|(sec, key, _)| sec == s && key == k)
+            .map(|(_, _, v)| v.clone())
+    };
+    assert_eq!(
+        get(&timer, "Timer", "OnCalendar").as_deref(),
+        Some("Sat *-*-* 03:00:00")
+    );
+    assert_eq!(
+        get(&timer, "Install", "WantedBy").as_deref(),
+        Some("timers.target")
+    );
+    let exec = get(&service, "Service", "ExecStart").unwrap();
+    assert!(
+        exec.starts_with("/usr/local/bin/baseline apply --auto-approve"),
+        "{exec}"
+    );
+    assert!(exec.contains("--report "), "{exec}");
+    assert_eq!(
+        get(&service, "Service", "DynamicUser").as_deref(),
+        Some("yes")
+    );
+    assert_eq!(get(&service, "Service", "Type").as_deref(), Some("oneshot"));
+}
+
+#[test]
+fn the_dockerfile_is_multi_stage_and_runs_as_non_root() {
+    let text = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let froms: Vec<&str> = text.lines().filter(|l| l.starts_with("FROM ")).collect();
+    assert!(froms.len() >= 2, "{froms:?}");
+    let final_stage = text.rsplit("\nFROM ").next().unwrap();
+    let user = final_stage
+        .lines()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("the final stage sets USER");
+    assert!(
+        !user.starts_with('0') && !user.starts_with("root"),
+        "{user}"
+    );
+    assert!(final_stage.contains("COPY baselines /etc/baseline"));
+    assert!(final_stage.contains("ENTRYPOINT [\"/usr/local/bin/baseline\"]"));
+}
+
+/// Does `pattern` (an IAM action, maybe with `*`) match `action`?
+fn matches(pattern: &str, action: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern.eq_ignore_ascii_case(action),
+        Some((head, _)) => action
+            .to_ascii_lowercase()
+            .starts_with(&head.to_ascii_lowercase()),
+    }
+}
+
+#[test]
+fn the_iam_policy_allows_every_action_the_controls_document() {
+    let policy = read_json(&root().join("examples/iam-policy.json"));
+    let allowed: Vec<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(list) => list
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect(),
+            _ => vec![],
+        })
+        .collect();
+    let mut documented = Vec::new();
+    for entry in std::fs::read_dir(root().join("docs/controls")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut in_access = false;
+        for line in text.lines() {
+            if line.starts_with("**Reads**")
+                || line.starts_with("**Writes**")
+                || line.starts_with("**IAM")
+            {
+                in_access = true;
+            } else if line.starts_with("**Cost") || line.starts_with('#') || line.is_empty() {
+                in_access = false;
+            }
+            if !in_access {
+                continue;
+            }
+            for token in line.split('`').skip(1).step_by(2) {
+                let looks_like_action = token.split_once(':').is_some_and(|(svc, op)| {
+                    !svc.is_empty()
+                        && svc
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                        && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                });
+                if looks_like_action {
+                    documented.push(token.to_owned());
+                }
+            }
+        }
+    }
+    assert!(
+        documented.len() > 60,
+        "only {} actions found",
+        documented.len()
+    );
+    let missing: Vec<&String> = documented
+        .iter()
+        .filter(|a| !allowed.iter().any(|p| matches(p, a)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in examples/iam-policy.json: {missing:?}"
+    );
+}
