@@ -15,7 +15,9 @@ It also corrects two places where moto 5.2.5 differs from real AWS (../shared/EM
   - S3 GetBucketVersioning answers <VersioningConfiguration> (moto: a root the SDK rejects);
   - the AWS Config service-linked role is named AWSServiceRoleForConfig (moto: ...Forconfig);
   - PutBucketLogging's check of the target bucket's policy accepts statements whose
-    Principal is the string "*" (moto: crashes with HTTP 500 on them).
+    Principal is the string "*" (moto: crashes with HTTP 500 on them);
+  - GuardDuty refuses a second detector in a region, as real GuardDuty does (moto: accepts
+    it), so that two runs at once are tested against the real behaviour.
 
 It binds 127.0.0.1 only, on the given port (0: a free one), and prints
 "listening on PORT" once it accepts connections.
@@ -37,7 +39,9 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+import moto.guardduty.models
 import moto.iam.models
+from moto.core.exceptions import JsonRESTError
 import moto.s3.models
 import moto.s3.responses
 
@@ -83,6 +87,20 @@ moto.s3.models.FakeBucket._log_permissions_enabled_policy = staticmethod(
     _log_permissions_enabled_policy
 )
 moto.iam.models.SERVICE_NAME_CONVERSION["config"] = "Config"
+
+_create_detector = moto.guardduty.models.GuardDutyBackend.create_detector
+
+
+def _create_one_detector(self, *args, **kwargs):
+    if self.detectors:
+        raise JsonRESTError(
+            "BadRequestException",
+            "The request is rejected because a detector already exists for the current account.",
+        )
+    return _create_detector(self, *args, **kwargs)
+
+
+moto.guardduty.models.GuardDutyBackend.create_detector = _create_one_detector
 
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 

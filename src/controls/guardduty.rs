@@ -233,14 +233,28 @@ pub async fn apply_with(client: &aws_sdk_guardduty::Client, op: &Op) -> Result<A
             if observe_with(client).await?.is_some() {
                 return Ok(Applied::AlreadyDone);
             }
-            client
+            match client
                 .create_detector()
                 .enable(true)
                 .finding_publishing_frequency(FindingPublishingFrequency::from(frequency.as_api()))
                 .set_features(Some(feature_list(features)).filter(|l| !l.is_empty()))
                 .send()
                 .await
-                .map_err(aws_err("guardduty:CreateDetector"))?;
+            {
+                Ok(_) => {}
+                // Another run created it between our look and our call.
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_bad_request_exception()
+                            && s.meta()
+                                .message()
+                                .is_some_and(|m| m.contains("already exists"))
+                    }) =>
+                {
+                    return Ok(Applied::AlreadyDone);
+                }
+                Err(e) => return Err(aws_err("guardduty:CreateDetector")(e)),
+            }
         }
         Op::Update {
             detector_id,

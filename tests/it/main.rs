@@ -7,4 +7,5 @@ mod emulator;
 mod examples;
 mod guardduty;
 mod keep_in_place;
+mod races;
 mod threat_detection;
