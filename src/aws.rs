@@ -165,6 +165,14 @@ impl Session {
         regional_client!(aws_sdk_eventbridge, self, region)
     }
 
+    pub fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
+        regional_client!(aws_sdk_cloudwatchlogs, self, region)
+    }
+
+    pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        regional_client!(aws_sdk_cloudwatch, self, region)
+    }
+
     pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
         regional_client!(aws_sdk_cloudtrail, self, region)
     }

@@ -441,12 +441,13 @@ pub struct CloudTrailConfig {
     pub enabled: bool,
     #[serde(default = "default_trail_name")]
     pub name: TrailName,
-    /// Delivery to CloudWatch Logs and the CIS root-usage alarm: not built yet (see
-    /// docs/controls/cloudtrail.md); `true` is refused so nobody relies on it.
+    /// Also deliver to a CloudWatch Logs group (through a role of ours).
     #[serde(default)]
     pub cloudwatch_logs: bool,
     #[serde(default = "default_retention")]
     pub cloudwatch_logs_retention_days: Bounded<1, 3653>,
+    /// The CIS root-account-usage metric filter and alarm (needs `cloudwatch_logs` and
+    /// `[notifications]`).
     #[serde(default)]
     pub root_usage_alarm: bool,
 }
@@ -774,11 +775,19 @@ impl Baseline {
                     "needs [log_key] and [log_buckets] enabled: the trail is encrypted with the log key and delivers to the log bucket".into(),
                 ));
             }
-            if t.cloudwatch_logs || t.root_usage_alarm {
+            if t.root_usage_alarm && !t.cloudwatch_logs {
                 return Some((
                     "cloudtrail",
                     "cloudtrail",
-                    "cloudwatch_logs and root_usage_alarm are not supported by this version yet; set them to false".into(),
+                    "root_usage_alarm needs cloudwatch_logs = true: the alarm reads the trail's log group".into(),
+                ));
+            }
+            if t.root_usage_alarm && !self.notifications.as_ref().is_some_and(|n| n.enabled) {
+                return Some((
+                    "cloudtrail",
+                    "cloudtrail",
+                    "root_usage_alarm needs [notifications] enabled: the alarm notifies its topic"
+                        .into(),
                 ));
             }
         }

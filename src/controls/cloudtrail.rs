@@ -19,6 +19,8 @@ pub struct Desired {
     pub name: String,
     pub bucket: BucketTemplate,
     pub key_alias: String,
+    /// Deliver to the CloudWatch Logs group of `cloudtrail_logs`.
+    pub cloudwatch_logs: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -35,6 +37,8 @@ pub struct Trail {
     /// Read and write management events are recorded.
     pub all_management_events: bool,
     pub organization: bool,
+    /// The CloudWatch Logs group ARN and role it delivers through, if any.
+    pub cloudwatch: Option<(String, String)>,
 }
 
 impl Trail {
@@ -48,7 +52,7 @@ impl Trail {
     }
 
     fn view(&self) -> Value {
-        json!({
+        let mut v = json!({
             "name": self.name,
             "bucket": self.bucket,
             "multi_region": self.multi_region,
@@ -57,7 +61,11 @@ impl Trail {
             "kms_key": self.kms_key,
             "management_events": if self.all_management_events { "All" } else { "not all" },
             "logging": self.logging,
-        })
+        });
+        if let Some((group, _)) = &self.cloudwatch {
+            v["cloudwatch_logs_group"] = json!(group);
+        }
+        v
     }
 }
 
@@ -74,12 +82,14 @@ pub enum Op {
         name: String,
         bucket: String,
         key_alias: String,
+        cloudwatch: Option<(String, String)>,
     },
     Update {
         name: String,
         /// UpdateTrail is needed (multi-region, global events, validation or KMS).
         settings: bool,
         key_alias: String,
+        cloudwatch: Option<(String, String)>,
         event_selectors: bool,
         start_logging: bool,
     },
@@ -107,6 +117,7 @@ impl Control for CloudTrail {
                 .as_ref()
                 .map(|k| k.alias.0.clone())
                 .unwrap_or_else(|| "alias/baseline-logs".into()),
+            cloudwatch_logs: trail.cloudwatch_logs,
         })
     }
 
@@ -178,6 +189,12 @@ async fn observe_trails(target: &Target, ours: &str) -> Result<Vec<Trail>, AwsEr
                 selectors.advanced_event_selectors(),
             ),
             organization: t.is_organization_trail().unwrap_or(false),
+            cloudwatch: t.cloud_watch_logs_log_group_arn().map(|g| {
+                (
+                    g.to_owned(),
+                    t.cloud_watch_logs_role_arn().unwrap_or_default().to_owned(),
+                )
+            }),
         })
     }))
     .await
@@ -216,7 +233,22 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
         .key_arn
         .clone()
         .unwrap_or_else(|| desired.key_alias.clone());
-    if let Some(t) = observed.trails.iter().find(|t| t.compliant()) {
+    let cloudwatch = desired.cloudwatch_logs.then(|| {
+        (
+            super::cloudtrail_logs::group_arn(&observed.account, &desired.name),
+            super::cloudtrail_logs::role_arn(&observed.account),
+        )
+    });
+    // With CloudWatch Logs on, a trail must deliver to our group (the alarm reads it).
+    let delivers = |t: &Trail| match &cloudwatch {
+        None => true,
+        Some(want) => t.cloudwatch.as_ref() == Some(want),
+    };
+    if let Some(t) = observed
+        .trails
+        .iter()
+        .find(|t| t.compliant() && delivers(t))
+    {
         let p = Proposal::new(address, Action::NoOp).before(t.view());
         return if t.name == desired.name && t.home_region == observed.account.home_region {
             p
@@ -245,21 +277,32 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
                 kms_key: Some(key),
                 logging: true,
                 all_management_events: true,
+                cloudwatch: cloudwatch.clone(),
                 ..Trail::default()
             };
-            Proposal::new(address, Action::Create)
+            let p = Proposal::new(address, Action::Create)
                 .after(after.view())
                 .op(Op::Create {
                     name: desired.name.clone(),
                     bucket,
                     key_alias: desired.key_alias.clone(),
-                })
+                    cloudwatch,
+                });
+            match observed.trails.iter().find(|t| t.compliant()) {
+                Some(t) => p.reason(format!(
+                    "the existing trail {} does not deliver to {}, so this one is created (a second trail is billed)",
+                    t.arn,
+                    super::cloudtrail_logs::group_name(&desired.name)
+                )),
+                None => p,
+            }
         }
         Some(t) => {
             let settings = !(t.multi_region
                 && t.global_service_events
                 && t.log_file_validation
-                && t.kms_key.is_some());
+                && t.kms_key.is_some()
+                && delivers(t));
             let after = Trail {
                 multi_region: true,
                 global_service_events: true,
@@ -267,6 +310,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
                 kms_key: t.kms_key.clone().or(Some(key)),
                 logging: true,
                 all_management_events: true,
+                cloudwatch: cloudwatch.clone().or_else(|| t.cloudwatch.clone()),
                 ..t.clone()
             };
             Proposal::new(address, Action::Update)
@@ -276,6 +320,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
                     name: t.name.clone(),
                     settings,
                     key_alias: desired.key_alias.clone(),
+                    cloudwatch,
                     event_selectors: !t.all_management_events,
                     start_logging: !t.logging,
                 })
@@ -300,19 +345,24 @@ pub async fn apply_with(
             name,
             bucket,
             key_alias,
+            cloudwatch,
         } => {
             let key = log_key::resolve_arn(kms, key_alias).await?;
-            match client
-                .create_trail()
-                .name(name)
-                .s3_bucket_name(bucket)
-                .is_multi_region_trail(true)
-                .include_global_service_events(true)
-                .enable_log_file_validation(true)
-                .kms_key_id(key)
-                .send()
-                .await
-            {
+            let created = with_role_retry(|| {
+                client
+                    .create_trail()
+                    .name(name)
+                    .s3_bucket_name(bucket)
+                    .is_multi_region_trail(true)
+                    .include_global_service_events(true)
+                    .enable_log_file_validation(true)
+                    .kms_key_id(&key)
+                    .set_cloud_watch_logs_log_group_arn(cloudwatch.as_ref().map(|c| c.0.clone()))
+                    .set_cloud_watch_logs_role_arn(cloudwatch.as_ref().map(|c| c.1.clone()))
+                    .send()
+            })
+            .await;
+            match created {
                 Ok(_) => {}
                 Err(e)
                     if e.as_service_error()
@@ -329,21 +379,28 @@ pub async fn apply_with(
             name,
             settings,
             key_alias,
+            cloudwatch,
             event_selectors,
             start_logging,
         } => {
             if *settings {
                 let key = log_key::resolve_arn(kms, key_alias).await?;
-                client
-                    .update_trail()
-                    .name(name)
-                    .is_multi_region_trail(true)
-                    .include_global_service_events(true)
-                    .enable_log_file_validation(true)
-                    .kms_key_id(key)
-                    .send()
-                    .await
-                    .map_err(aws_err("cloudtrail:UpdateTrail"))?;
+                with_role_retry(|| {
+                    client
+                        .update_trail()
+                        .name(name)
+                        .is_multi_region_trail(true)
+                        .include_global_service_events(true)
+                        .enable_log_file_validation(true)
+                        .kms_key_id(&key)
+                        .set_cloud_watch_logs_log_group_arn(
+                            cloudwatch.as_ref().map(|c| c.0.clone()),
+                        )
+                        .set_cloud_watch_logs_role_arn(cloudwatch.as_ref().map(|c| c.1.clone()))
+                        .send()
+                })
+                .await
+                .map_err(aws_err("cloudtrail:UpdateTrail"))?;
             }
             (name, *event_selectors, *start_logging)
         }
@@ -368,6 +425,38 @@ pub async fn apply_with(
     Ok(Applied::Done)
 }
 
+/// A role made moments ago may not be usable yet (IAM is eventually consistent):
+/// CloudTrail then answers `InvalidCloudWatchLogsRoleArnException`; try again a few times.
+async fn with_role_retry<T, E, F, Fut>(
+    mut call: F,
+) -> Result<T, aws_sdk_cloudtrail::error::SdkError<E, aws_smithy_runtime_api::http::Response>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<
+            Output = Result<
+                T,
+                aws_sdk_cloudtrail::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+            >,
+        >,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match call().await {
+            Err(e)
+                if tries < 6
+                    && e.as_service_error()
+                        .and_then(|s| s.code())
+                        .is_some_and(|c| c == "InvalidCloudWatchLogsRoleArnException") =>
+            {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +474,7 @@ mod tests {
             name: "baseline-trail".into(),
             bucket: BucketTemplate("baseline-cloudtrail-{account}-{region}".into()),
             key_alias: "alias/baseline-logs".into(),
+            cloudwatch_logs: false,
         }
     }
 
@@ -401,6 +491,7 @@ mod tests {
             logging: true,
             all_management_events: true,
             organization: false,
+            cloudwatch: None,
         }
     }
 
@@ -421,7 +512,8 @@ mod tests {
             Some(Op::Create {
                 name: "baseline-trail".into(),
                 bucket: "baseline-cloudtrail-123456789012-us-east-1".into(),
-                key_alias: "alias/baseline-logs".into()
+                key_alias: "alias/baseline-logs".into(),
+                cloudwatch: None,
             })
         );
         assert_eq!(p.after.unwrap()["kms_key"], "alias/baseline-logs");
@@ -454,11 +546,39 @@ mod tests {
                 name: "baseline-trail".into(),
                 settings: true,
                 key_alias: "alias/baseline-logs".into(),
+                cloudwatch: None,
                 event_selectors: true,
                 start_logging: true
             })
         );
         assert_eq!(p.before.unwrap()["logging"], false);
+    }
+
+    #[test]
+    fn with_cloudwatch_logs_only_a_trail_delivering_to_our_group_is_adopted() {
+        let d = Desired {
+            cloudwatch_logs: true,
+            ..desired()
+        };
+        let group =
+            "arn:aws:logs:us-east-1:123456789012:log-group:/baseline/cloudtrail/baseline-trail:*";
+        let role = "arn:aws:iam::123456789012:role/baseline-cloudtrail-logs";
+        let p = plan(&d, &observed(vec![good("org-trail")]));
+        assert_eq!(p.action, Action::Create);
+        assert!(p.reason.unwrap().contains("a second trail is billed"));
+        let Some(Op::Create { cloudwatch, .. }) = p.op else {
+            panic!()
+        };
+        assert_eq!(cloudwatch, Some((group.to_owned(), role.to_owned())));
+        let ours = Trail {
+            cloudwatch: Some((group.to_owned(), role.to_owned())),
+            ..good("baseline-trail")
+        };
+        assert_eq!(plan(&d, &observed(vec![ours])).action, Action::NoOp);
+        // Our trail without the delivery is updated, not duplicated.
+        let p = plan(&d, &observed(vec![good("baseline-trail")]));
+        assert_eq!(p.action, Action::Update);
+        assert!(matches!(p.op, Some(Op::Update { settings: true, .. })));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 pub mod access_analyzer;
 pub mod cloudtrail;
+pub mod cloudtrail_logs;
 pub mod config;
 pub mod default_vpc;
 pub mod detective;
@@ -49,7 +50,9 @@ pub fn registry() -> Vec<Arc<dyn DynControl>> {
         register::<notifications::Forwarding>(),
         register::<log_buckets::LogBuckets>(),
         register::<config::ConfigRole>(),
+        register::<cloudtrail_logs::CloudTrailLogs>(),
         register::<cloudtrail::CloudTrail>(),
+        register::<cloudtrail_logs::RootUsageAlarm>(),
         register::<config::Config>(),
     ]
 }

@@ -367,6 +367,127 @@ fn decode_policy(text: &str) -> Option<Value> {
     })
 }
 
+/// A role of ours and its one inline policy; None when the role does not exist.
+pub async fn observe_role(
+    iam: &aws_sdk_iam::Client,
+    role: &str,
+    policy_name: &str,
+) -> Result<Option<Role>, AwsError> {
+    match iam.get_role().role_name(role).send().await {
+        Ok(out) => {
+            let trust = out
+                .role()
+                .and_then(|r| r.assume_role_policy_document())
+                .and_then(decode_policy);
+            let inline = match iam
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(policy_name)
+                .send()
+                .await
+            {
+                Ok(p) => decode_policy(p.policy_document()),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                {
+                    None
+                }
+                Err(e) => return Err(aws_err("iam:GetRolePolicy")(e)),
+            };
+            Ok(Some(Role {
+                trust,
+                policy: inline,
+            }))
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(aws_err("iam:GetRole")(e)),
+    }
+}
+
+/// The proposal that gives a role of ours its trust and inline policy. The operation is
+/// (create, trust to set, policy to set).
+pub fn role_proposal(
+    address: String,
+    trust: &Value,
+    inline: &Value,
+    live: Option<&Role>,
+) -> Proposal<(bool, Option<String>, Option<String>)> {
+    match live {
+        None => Proposal::new(address, Action::Create)
+            .after(json!({ "trust": trust, "policy": inline }))
+            .op((true, Some(trust.to_string()), Some(inline.to_string()))),
+        Some(r) => {
+            let trust_ok = r.trust.as_ref() == Some(trust);
+            let policy_ok = r.policy.as_ref() == Some(inline);
+            if trust_ok && policy_ok {
+                Proposal::new(address, Action::NoOp)
+            } else {
+                Proposal::new(address, Action::Update)
+                    .before(json!({ "trust": r.trust, "policy": r.policy }))
+                    .after(json!({ "trust": trust, "policy": inline }))
+                    .op((
+                        false,
+                        (!trust_ok).then(|| trust.to_string()),
+                        (!policy_ok).then(|| inline.to_string()),
+                    ))
+            }
+        }
+    }
+}
+
+/// Creates or corrects a role of ours and its inline policy.
+pub async fn put_role(
+    iam: &aws_sdk_iam::Client,
+    role: &str,
+    policy_name: &str,
+    description: &str,
+    create: bool,
+    trust: Option<&str>,
+    policy: Option<&str>,
+) -> Result<Applied, AwsError> {
+    if let Some(trust) = trust {
+        if create {
+            match iam
+                .create_role()
+                .role_name(role)
+                .description(description)
+                .assume_role_policy_document(trust)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_entity_already_exists_exception()) => {}
+                Err(e) => return Err(aws_err("iam:CreateRole")(e)),
+            }
+        } else {
+            iam.update_assume_role_policy()
+                .role_name(role)
+                .policy_document(trust)
+                .send()
+                .await
+                .map_err(aws_err("iam:UpdateAssumeRolePolicy"))?;
+        }
+    }
+    if let Some(policy) = policy {
+        iam.put_role_policy()
+            .role_name(role)
+            .policy_name(policy_name)
+            .policy_document(policy)
+            .send()
+            .await
+            .map_err(aws_err("iam:PutRolePolicy"))?;
+    }
+    Ok(Applied::Done)
+}
+
 pub async fn observe_rule(
     client: &aws_sdk_eventbridge::Client,
     name: &str,
@@ -466,43 +587,7 @@ async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsErro
             Err(e) => Err(aws_err("sns:GetTopicAttributes")(e)),
         }
     };
-    let role = async {
-        match iam.get_role().role_name(FORWARDER_ROLE).send().await {
-            Ok(out) => {
-                let trust = out
-                    .role()
-                    .and_then(|r| r.assume_role_policy_document())
-                    .and_then(decode_policy);
-                let inline = match iam
-                    .get_role_policy()
-                    .role_name(FORWARDER_ROLE)
-                    .policy_name(FORWARDER_POLICY)
-                    .send()
-                    .await
-                {
-                    Ok(p) => decode_policy(p.policy_document()),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_no_such_entity_exception()) =>
-                    {
-                        None
-                    }
-                    Err(e) => return Err(aws_err("iam:GetRolePolicy")(e)),
-                };
-                Ok::<_, AwsError>(Some(Role {
-                    trust,
-                    policy: inline,
-                }))
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(aws_err("iam:GetRole")(e)),
-        }
-    };
+    let role = observe_role(&iam, FORWARDER_ROLE, FORWARDER_POLICY);
     let live_rules =
         futures::future::try_join_all(rules.iter().map(|(r, _)| observe_rule(&events, &r.name)));
     let (key, topic, role, live_rules) = tokio::join!(key, topic, role, live_rules);
@@ -665,38 +750,19 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
     }
 
     // 4. The role that forwards other regions' findings to the home bus.
-    let address = format!("iam.role[{FORWARDER_ROLE:?}]");
-    let trust = forwarder_trust(account);
-    let inline = forwarder_policy(account);
-    match &observed.role {
-        None => out.push(
-            Proposal::new(address, Action::Create)
-                .after(json!({ "trust": trust, "policy": inline }))
-                .op(Op::Role {
-                    create: true,
-                    trust: Some(trust.to_string()),
-                    policy: Some(inline.to_string()),
-                }),
-        ),
-        Some(r) => {
-            let trust_ok = r.trust.as_ref() == Some(&trust);
-            let policy_ok = r.policy.as_ref() == Some(&inline);
-            if trust_ok && policy_ok {
-                out.push(Proposal::new(address, Action::NoOp));
-            } else {
-                out.push(
-                    Proposal::new(address, Action::Update)
-                        .before(json!({ "trust": r.trust, "policy": r.policy }))
-                        .after(json!({ "trust": trust, "policy": inline }))
-                        .op(Op::Role {
-                            create: false,
-                            trust: (!trust_ok).then(|| trust.to_string()),
-                            policy: (!policy_ok).then(|| inline.to_string()),
-                        }),
-                );
-            }
-        }
-    }
+    out.push(
+        role_proposal(
+            format!("iam.role[{FORWARDER_ROLE:?}]"),
+            &forwarder_trust(account),
+            &forwarder_policy(account),
+            observed.role.as_ref(),
+        )
+        .map_op(|(create, trust, policy)| Op::Role {
+            create,
+            trust,
+            policy,
+        }),
+    );
 
     // 5. The home region's rules.
     for (rule, description) in home_rules(config, account) {
@@ -764,44 +830,16 @@ async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
             trust,
             policy,
         } => {
-            let iam = target.iam();
-            if let Some(trust) = trust {
-                if *create {
-                    match iam
-                        .create_role()
-                        .role_name(FORWARDER_ROLE)
-                        .description(
-                            "baseline: forwards security findings to the home region's event bus",
-                        )
-                        .assume_role_policy_document(trust)
-                        .send()
-                        .await
-                    {
-                        Ok(_) => {}
-                        Err(e)
-                            if e.as_service_error()
-                                .is_some_and(|s| s.is_entity_already_exists_exception()) => {}
-                        Err(e) => return Err(aws_err("iam:CreateRole")(e)),
-                    }
-                } else {
-                    iam.update_assume_role_policy()
-                        .role_name(FORWARDER_ROLE)
-                        .policy_document(trust)
-                        .send()
-                        .await
-                        .map_err(aws_err("iam:UpdateAssumeRolePolicy"))?;
-                }
-            }
-            if let Some(policy) = policy {
-                iam.put_role_policy()
-                    .role_name(FORWARDER_ROLE)
-                    .policy_name(FORWARDER_POLICY)
-                    .policy_document(policy)
-                    .send()
-                    .await
-                    .map_err(aws_err("iam:PutRolePolicy"))?;
-            }
-            Ok(Applied::Done)
+            put_role(
+                &target.iam(),
+                FORWARDER_ROLE,
+                FORWARDER_POLICY,
+                "baseline: forwards security findings to the home region's event bus",
+                *create,
+                trust.as_deref(),
+                policy.as_deref(),
+            )
+            .await
         }
         Op::Rule {
             name,

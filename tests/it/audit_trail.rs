@@ -557,3 +557,62 @@ async fn access_logging_goes_to_an_sse_s3_bucket_that_grants_the_logging_service
     }
     emu.assert_converged(f.path());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloudwatch_logs_delivery_gets_a_group_a_role_and_the_trail_settings() {
+    let emu = Emulator::start();
+    let text = BASELINE.replace(
+        "name = \"baseline-trail\"\n",
+        "name = \"baseline-trail\"\ncloudwatch_logs = true\ncloudwatch_logs_retention_days = 400\n",
+    );
+    let f = baseline_file(&text);
+    let apply = emu.run(&["apply", "--auto-approve"], f.path());
+    assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
+
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&emu.sdk("us-east-1").await);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/baseline/cloudtrail/")
+        .send()
+        .await
+        .unwrap();
+    let g = &groups.log_groups()[0];
+    assert_eq!(
+        g.log_group_name(),
+        Some("/baseline/cloudtrail/baseline-trail")
+    );
+    assert_eq!(g.retention_in_days(), Some(400));
+
+    let iam = emu.iam().await;
+    let role = iam
+        .get_role()
+        .role_name("baseline-cloudtrail-logs")
+        .send()
+        .await
+        .unwrap();
+    let trust = role.role().unwrap().assume_role_policy_document().unwrap();
+    assert!(trust.contains("cloudtrail.amazonaws.com"), "{trust}");
+    let inline = iam
+        .get_role_policy()
+        .role_name("baseline-cloudtrail-logs")
+        .policy_name("write-the-trail-log-group")
+        .send()
+        .await
+        .unwrap();
+    // IAM returns policy documents URL-encoded.
+    let doc = inline.policy_document().replace("%3A", ":");
+    assert!(doc.contains("logs:PutLogEvents"), "{doc}");
+
+    let ct = cloudtrail(&emu, "us-east-1").await;
+    let trails = ct.describe_trails().send().await.unwrap();
+    let t = &trails.trail_list()[0];
+    assert_eq!(
+        t.cloud_watch_logs_log_group_arn(),
+        Some("arn:aws:logs:us-east-1:123456789012:log-group:/baseline/cloudtrail/baseline-trail:*")
+    );
+    assert_eq!(
+        t.cloud_watch_logs_role_arn(),
+        Some("arn:aws:iam::123456789012:role/baseline-cloudtrail-logs")
+    );
+    emu.assert_converged(f.path());
+}
