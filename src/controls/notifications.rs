@@ -543,11 +543,7 @@ async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsErro
     let arn = topic_arn(&account, &desired.config.topic.0);
     let rules = home_rules(&desired.config, &account);
 
-    let key = async {
-        let ids = log_key::describe(&kms, KEY_ALIAS).await?;
-        let key = log_key::observe_key(&kms, KEY_ALIAS).await?;
-        Ok::<_, AwsError>((key, ids))
-    };
+    let key = log_key::observe_key(&kms, KEY_ALIAS);
     let topic = async {
         match sns.get_topic_attributes().topic_arn(&arn).send().await {
             Ok(out) => {
@@ -591,13 +587,14 @@ async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsErro
     let live_rules =
         futures::future::try_join_all(rules.iter().map(|(r, _)| observe_rule(&events, &r.name)));
     let (key, topic, role, live_rules) = tokio::join!(key, topic, role, live_rules);
-    let (key, ids) = key?;
+    let key = key?;
     let (topic, subscriptions) = topic?;
     Ok(Observed {
-        key,
-        key_ids: ids
-            .map(|(id, arn, _)| vec![id, arn, KEY_ALIAS.to_owned()])
+        key_ids: key
+            .as_ref()
+            .map(|k| vec![k.id.clone(), k.arn.clone(), KEY_ALIAS.to_owned()])
             .unwrap_or_default(),
+        key,
         topic,
         subscriptions,
         role: role?,
