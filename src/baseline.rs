@@ -719,6 +719,20 @@ impl Baseline {
         Ok(baseline)
     }
 
+    /// The log key's alias (the default when the table is left out).
+    pub fn log_key_alias(&self) -> String {
+        self.log_key
+            .as_ref()
+            .map_or_else(|| default_log_alias().0, |k| k.alias.0.clone())
+    }
+
+    /// The trail's name (the default when the table is left out).
+    pub fn trail_name(&self) -> String {
+        self.cloudtrail
+            .as_ref()
+            .map_or_else(|| default_trail_name().0, |t| t.name.0.clone())
+    }
+
     /// Settings that need another setting on: the first one missing, with its table.
     fn dependency_error(&self) -> Option<(&'static str, String, String)> {
         self.placeholder_error()

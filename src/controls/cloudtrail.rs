@@ -112,11 +112,7 @@ impl Control for CloudTrail {
                 .as_ref()
                 .map(|b| b.cloudtrail.clone())
                 .unwrap_or_else(|| BucketTemplate("baseline-cloudtrail-{account}-{region}".into())),
-            key_alias: baseline
-                .log_key
-                .as_ref()
-                .map(|k| k.alias.0.clone())
-                .unwrap_or_else(|| "alias/baseline-logs".into()),
+            key_alias: baseline.log_key_alias(),
             cloudwatch_logs: trail.cloudwatch_logs,
         })
     }
@@ -462,11 +458,7 @@ mod tests {
     use super::*;
 
     fn account() -> Account {
-        Account {
-            id: "123456789012".into(),
-            partition: "aws".into(),
-            home_region: "us-east-1".into(),
-        }
+        Account::example("us-east-1")
     }
 
     fn desired() -> Desired {

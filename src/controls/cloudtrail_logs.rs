@@ -381,28 +381,15 @@ pub fn plan_alarm(desired: &AlarmDesired, observed: &AlarmObserved) -> Vec<Propo
         "1".to_owned(),
     );
     let filter_view = |f: &(String, String, String, String)| json!({ "log_group": group, "pattern": f.0, "metric": format!("{}/{}", f.2, f.1), "value": f.3 });
-    let address = format!("logs.metric_filter[{FILTER:?}]");
-    let filter = match &observed.filter {
-        Some(f) if *f == want_filter => Proposal::new(address, Action::NoOp),
-        live => {
-            let p = Proposal::new(
-                address,
-                if live.is_some() {
-                    Action::Update
-                } else {
-                    Action::Create
-                },
-            )
-            .after(filter_view(&want_filter))
-            .op(AlarmOp::Filter {
-                group: group.clone(),
-            });
-            match live {
-                Some(f) => p.before(filter_view(f)),
-                None => p,
-            }
-        }
-    };
+    let filter = upsert(
+        format!("logs.metric_filter[{FILTER:?}]"),
+        observed.filter.as_ref(),
+        &want_filter,
+        filter_view,
+        AlarmOp::Filter {
+            group: group.clone(),
+        },
+    );
     let alarm_view = |a: &Alarm| {
         json!({
             "metric": format!("{}/{}", a.namespace, a.metric),
@@ -418,27 +405,34 @@ pub fn plan_alarm(desired: &AlarmDesired, observed: &AlarmObserved) -> Vec<Propo
         actions: vec![topic.clone()],
         enabled: true,
     };
-    let address = format!("cloudwatch.alarm[{ALARM:?}]");
-    let alarm = match &observed.alarm {
-        Some(a) if *a == want => Proposal::new(address, Action::NoOp),
-        live => {
-            let p = Proposal::new(
-                address,
-                if live.is_some() {
-                    Action::Update
-                } else {
-                    Action::Create
-                },
-            )
-            .after(alarm_view(&want))
-            .op(AlarmOp::Alarm { topic_arn: topic });
-            match live {
-                Some(a) => p.before(alarm_view(a)),
-                None => p,
-            }
-        }
-    };
+    let alarm = upsert(
+        format!("cloudwatch.alarm[{ALARM:?}]"),
+        observed.alarm.as_ref(),
+        &want,
+        alarm_view,
+        AlarmOp::Alarm { topic_arn: topic },
+    );
     vec![filter, alarm]
+}
+
+/// No change when `live` is `want`; else create or update it with `op`.
+fn upsert<T: PartialEq, Op>(
+    address: String,
+    live: Option<&T>,
+    want: &T,
+    view: impl Fn(&T) -> Value,
+    op: Op,
+) -> Proposal<Op> {
+    match live {
+        Some(l) if l == want => Proposal::new(address, Action::NoOp),
+        Some(l) => Proposal::new(address, Action::Update)
+            .before(view(l))
+            .after(view(want))
+            .op(op),
+        None => Proposal::new(address, Action::Create)
+            .after(view(want))
+            .op(op),
+    }
 }
 
 pub async fn apply_alarm(
@@ -504,11 +498,7 @@ mod tests {
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     fn account() -> Account {
-        Account {
-            id: "123456789012".into(),
-            partition: "aws".into(),
-            home_region: "us-east-1".into(),
-        }
+        Account::example("us-east-1")
     }
 
     fn alarm_desired() -> AlarmDesired {

@@ -408,11 +408,7 @@ mod tests {
     use super::*;
 
     fn account() -> Account {
-        Account {
-            id: "123456789012".into(),
-            partition: "aws".into(),
-            home_region: "us-east-1".into(),
-        }
+        Account::example("us-east-1")
     }
 
     fn desired() -> Desired {

@@ -110,16 +110,8 @@ impl Control for LogBuckets {
         let config = baseline.log_buckets.clone().filter(|b| b.enabled)?;
         Some(Desired {
             config,
-            key_alias: baseline
-                .log_key
-                .as_ref()
-                .map(|k| k.alias.0.clone())
-                .unwrap_or_else(|| "alias/baseline-logs".into()),
-            trail_name: baseline
-                .cloudtrail
-                .as_ref()
-                .map(|t| t.name.0.clone())
-                .unwrap_or_else(|| "baseline-trail".into()),
+            key_alias: baseline.log_key_alias(),
+            trail_name: baseline.trail_name(),
         })
     }
 
@@ -380,22 +372,19 @@ pub fn statements(w: &Wanted, account: &Account, trail_name: &str) -> Vec<Value>
         // AWS Config's deliveries carry no stable source ARN per recorder: the account
         // is the confused-deputy condition AWS documents for Config.
         let cond = json!({ "StringEquals": { "aws:SourceAccount": account.id } });
-        out.push(json!({
-            "Sid": "BaselineConfigAclCheck",
-            "Effect": "Allow",
-            "Principal": { "Service": "config.amazonaws.com" },
-            "Action": "s3:GetBucketAcl",
-            "Resource": bucket,
-            "Condition": cond
-        }));
-        out.push(json!({
-            "Sid": "BaselineConfigListBucket",
-            "Effect": "Allow",
-            "Principal": { "Service": "config.amazonaws.com" },
-            "Action": "s3:ListBucket",
-            "Resource": bucket,
-            "Condition": cond
-        }));
+        for (sid, action) in [
+            ("BaselineConfigAclCheck", "s3:GetBucketAcl"),
+            ("BaselineConfigListBucket", "s3:ListBucket"),
+        ] {
+            out.push(json!({
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": { "Service": "config.amazonaws.com" },
+                "Action": action,
+                "Resource": bucket,
+                "Condition": cond
+            }));
+        }
         out.push(json!({
             "Sid": "BaselineConfigWrite",
             "Effect": "Allow",
@@ -685,55 +674,9 @@ pub async fn apply_with(
             }
             Step::Encryption => {
                 let key = log_key::resolve_arn(kms, &op.key_alias).await?;
-                let default = ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::AwsKms)
-                    .kms_master_key_id(key)
-                    .build()
-                    .map_err(|e| {
-                        AwsError::invalid_response("s3:PutBucketEncryption", e.to_string())
-                    })?;
-                let config = ServerSideEncryptionConfiguration::builder()
-                    .rules(
-                        ServerSideEncryptionRule::builder()
-                            .apply_server_side_encryption_by_default(default)
-                            .bucket_key_enabled(true)
-                            .build(),
-                    )
-                    .build()
-                    .map_err(|e| {
-                        AwsError::invalid_response("s3:PutBucketEncryption", e.to_string())
-                    })?;
-                s3.put_bucket_encryption()
-                    .bucket(b)
-                    .server_side_encryption_configuration(config)
-                    .send()
-                    .await
-                    .map_err(aws_err("s3:PutBucketEncryption"))?;
+                put_encryption(s3, b, Some(key)).await?;
             }
-            Step::EncryptionS3 => {
-                let default = ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::Aes256)
-                    .build()
-                    .map_err(|e| {
-                        AwsError::invalid_response("s3:PutBucketEncryption", e.to_string())
-                    })?;
-                let config = ServerSideEncryptionConfiguration::builder()
-                    .rules(
-                        ServerSideEncryptionRule::builder()
-                            .apply_server_side_encryption_by_default(default)
-                            .build(),
-                    )
-                    .build()
-                    .map_err(|e| {
-                        AwsError::invalid_response("s3:PutBucketEncryption", e.to_string())
-                    })?;
-                s3.put_bucket_encryption()
-                    .bucket(b)
-                    .server_side_encryption_configuration(config)
-                    .send()
-                    .await
-                    .map_err(aws_err("s3:PutBucketEncryption"))?;
-            }
+            Step::EncryptionS3 => put_encryption(s3, b, None).await?,
             Step::Logging { target, prefix } => {
                 let enabled = aws_sdk_s3::types::LoggingEnabled::builder()
                     .target_bucket(target)
@@ -796,17 +739,50 @@ pub async fn apply_with(
     Ok(Applied::Done)
 }
 
+/// Default encryption: SSE-KMS with `kms_key` and an S3 Bucket Key, or SSE-S3 without one.
+async fn put_encryption(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    kms_key: Option<String>,
+) -> Result<(), AwsError> {
+    let invalid = |e: aws_smithy_types::error::operation::BuildError| {
+        AwsError::invalid_response("s3:PutBucketEncryption", e.to_string())
+    };
+    let algorithm = if kms_key.is_some() {
+        ServerSideEncryption::AwsKms
+    } else {
+        ServerSideEncryption::Aes256
+    };
+    let default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(algorithm)
+        .set_kms_master_key_id(kms_key.clone())
+        .build()
+        .map_err(invalid)?;
+    let config = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(default)
+                .set_bucket_key_enabled(kms_key.is_some().then_some(true))
+                .build(),
+        )
+        .build()
+        .map_err(invalid)?;
+    s3.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(config)
+        .send()
+        .await
+        .map_err(aws_err("s3:PutBucketEncryption"))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::baseline::{Bounded, BucketTemplate};
 
     fn account() -> Account {
-        Account {
-            id: "123456789012".into(),
-            partition: "aws".into(),
-            home_region: "eu-west-1".into(),
-        }
+        Account::example("eu-west-1")
     }
 
     fn desired(shared: bool) -> Desired {

@@ -35,6 +35,16 @@ impl Account {
         }
     }
 
+    /// The account the tests use.
+    #[cfg(test)]
+    pub fn example(home_region: &str) -> Account {
+        Account {
+            id: "123456789012".into(),
+            partition: "aws".into(),
+            home_region: home_region.into(),
+        }
+    }
+
     pub fn trail_arn(&self, name: &str) -> String {
         format!(
             "arn:{}:cloudtrail:{}:{}:trail/{name}",
@@ -84,11 +94,7 @@ impl Control for LogKey {
         let key = baseline.log_key.as_ref().filter(|k| k.enabled)?;
         Some(Desired {
             alias: key.alias.clone(),
-            trail_name: baseline
-                .cloudtrail
-                .as_ref()
-                .map(|t| t.name.0.clone())
-                .unwrap_or_else(|| "baseline-trail".into()),
+            trail_name: baseline.trail_name(),
         })
     }
 
@@ -369,11 +375,7 @@ mod tests {
     use super::*;
 
     fn account() -> Account {
-        Account {
-            id: "123456789012".into(),
-            partition: "aws".into(),
-            home_region: "us-east-1".into(),
-        }
+        Account::example("us-east-1")
     }
 
     fn desired() -> Desired {

@@ -972,11 +972,7 @@ mod tests {
     use crate::baseline::{Bounded, Email, SeverityLabel, TopicName};
 
     fn account() -> Account {
-        Account {
-            id: "123456789012".into(),
-            partition: "aws".into(),
-            home_region: "us-east-1".into(),
-        }
+        Account::example("us-east-1")
     }
 
     fn config() -> NotificationsConfig {

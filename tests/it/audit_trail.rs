@@ -2,7 +2,7 @@
 //! emulator. The launcher corrects two moto differences (see scripts/emulator.py):
 //! `GetBucketVersioning`'s XML root and the Config service-linked role's name.
 
-use crate::emulator::{Emulator, baseline_file};
+use crate::emulator::{Emulator, baseline_file, output};
 use aws_sdk_cloudtrail::types::ReadWriteType;
 use serde_json::{Value, json};
 
@@ -34,14 +34,6 @@ enabled = true
 delivery_frequency = "TwentyFour_Hours"
 "#;
 
-async fn s3(emu: &Emulator) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&emu.sdk("us-east-1").await)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 async fn kms(emu: &Emulator) -> aws_sdk_kms::Client {
     aws_sdk_kms::Client::new(&emu.sdk("us-east-1").await)
 }
@@ -64,14 +56,6 @@ fn sids(policy: &str) -> Vec<String> {
         .collect()
 }
 
-fn stdout(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 async fn log_key_arn(emu: &Emulator) -> String {
     kms(emu)
         .await
@@ -89,7 +73,7 @@ async fn log_key_arn(emu: &Emulator) -> String {
 
 /// Reads back one log bucket and checks every hardening setting.
 async fn assert_hardened(emu: &Emulator, bucket: &str, key_arn: &str, grants: &[&str]) {
-    let s3 = s3(emu).await;
+    let s3 = emu.s3().await;
     let enc = s3
         .get_bucket_encryption()
         .bucket(bucket)
@@ -196,7 +180,7 @@ async fn fresh_account_gets_a_hardened_audit_trail_then_converges() {
     let emu = Emulator::start();
     let f = baseline_file(BASELINE);
     let plan = emu.run(&["plan", "--detailed-exitcode"], f.path());
-    let text = stdout(&plan);
+    let text = output(&plan);
     assert_eq!(plan.status.code(), Some(2), "{text}");
     // Policies are shown in full, pretty-printed.
     assert!(
@@ -209,7 +193,7 @@ async fn fresh_account_gets_a_hardened_audit_trail_then_converges() {
     );
 
     let apply = emu.run(&["apply", "--auto-approve"], f.path());
-    assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
+    assert_eq!(apply.status.code(), Some(0), "{}", output(&apply));
 
     // The key: rotation on, our statements in its policy.
     let kms = kms(&emu).await;
@@ -333,7 +317,7 @@ async fn fresh_account_gets_a_hardened_audit_trail_then_converges() {
 #[tokio::test(flavor = "multi_thread")]
 async fn existing_trail_recorder_and_bucket_statements_are_adopted() {
     let emu = Emulator::start();
-    let s3c = s3(&emu).await;
+    let s3c = emu.s3().await;
     // A compliant organisation-made trail with its own bucket and key.
     s3c.create_bucket()
         .bucket("org-trail-logs")
@@ -393,7 +377,7 @@ async fn existing_trail_recorder_and_bucket_statements_are_adopted() {
 
     let f = baseline_file(BASELINE);
     let plan = emu.run(&["plan"], f.path());
-    let text = stdout(&plan);
+    let text = output(&plan);
     assert!(
         text.contains("adopted the existing compliant trail arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"),
         "{text}"
@@ -405,7 +389,7 @@ async fn existing_trail_recorder_and_bucket_statements_are_adopted() {
     );
 
     let apply = emu.run(&["apply", "--auto-approve"], f.path());
-    assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
+    assert_eq!(apply.status.code(), Some(0), "{}", output(&apply));
 
     let trails = ct
         .describe_trails()
@@ -458,13 +442,13 @@ async fn an_apply_interrupted_at_the_trail_completes_without_duplicates() {
         &["apply", "--auto-approve", "--max-attempts", "1"],
         f.path(),
     );
-    let text = stdout(&first);
+    let text = output(&first);
     assert_eq!(first.status.code(), Some(1), "{text}");
     assert!(
         text.contains("cloudtrail.trail[\"baseline-trail\"]: failed"),
         "{text}"
     );
-    let s3c = s3(&emu).await;
+    let s3c = emu.s3().await;
     let buckets = s3c.list_buckets().send().await.unwrap();
     assert_eq!(buckets.buckets().len(), 2);
     let ct = cloudtrail(&emu, "us-east-1").await;
@@ -479,7 +463,7 @@ async fn an_apply_interrupted_at_the_trail_completes_without_duplicates() {
 
     emu.inject_faults(json!([]));
     let second = emu.run(&["apply", "--auto-approve"], f.path());
-    let text = stdout(&second);
+    let text = output(&second);
     assert_eq!(second.status.code(), Some(0), "{text}");
     assert!(
         text.contains("Resources: 1 added, 0 changed, 0 destroyed."),
@@ -511,8 +495,8 @@ async fn access_logging_goes_to_an_sse_s3_bucket_that_grants_the_logging_service
     );
     let f = baseline_file(&text);
     let apply = emu.run(&["apply", "--auto-approve"], f.path());
-    assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
-    let s3c = s3(&emu).await;
+    assert_eq!(apply.status.code(), Some(0), "{}", output(&apply));
+    let s3c = emu.s3().await;
     let target = "baseline-access-logs-123456789012-us-east-1";
     let enc = s3c
         .get_bucket_encryption()
@@ -567,7 +551,7 @@ async fn cloudwatch_logs_delivery_gets_a_group_a_role_and_the_trail_settings() {
     );
     let f = baseline_file(&text);
     let apply = emu.run(&["apply", "--auto-approve"], f.path());
-    assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
+    assert_eq!(apply.status.code(), Some(0), "{}", output(&apply));
 
     let logs = aws_sdk_cloudwatchlogs::Client::new(&emu.sdk("us-east-1").await);
     let groups = logs

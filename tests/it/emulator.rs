@@ -131,6 +131,15 @@ impl Emulator {
         aws_sdk_ec2::Client::new(&self.sdk(region).await)
     }
 
+    /// S3 in the home region, bucket names in the path as the emulator expects.
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk("us-east-1").await)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
     pub async fn iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::new(&self.sdk("us-east-1").await)
     }
@@ -161,6 +170,15 @@ pub fn is_write(request: &Value) -> bool {
                 || last.starts_with("list"))
         }
     }
+}
+
+/// Everything a run printed, stdout then stderr, for assertion messages.
+pub fn output(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// A baseline file with this text.

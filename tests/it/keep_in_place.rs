@@ -1,7 +1,7 @@
 //! Notifications, the security contact, the run report and the HTML page, end to end
 //! against the emulator.
 
-use crate::emulator::{Emulator, baseline_file};
+use crate::emulator::{Emulator, baseline_file, output};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -28,14 +28,6 @@ phone = "+81-3-1234-5678"
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:baseline-security-alerts";
 
-fn stdout(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 async fn sns(emu: &Emulator) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(&emu.sdk("us-east-1").await)
 }
@@ -53,7 +45,7 @@ async fn notifications_and_security_contact_apply_then_converge() {
     let emu = Emulator::start();
     let f = baseline_file(BASELINE);
     let apply = emu.run(&["apply", "--auto-approve"], f.path());
-    let text = stdout(&apply);
+    let text = output(&apply);
     assert_eq!(apply.status.code(), Some(0), "{text}");
     assert!(text.contains("AWS emails a confirmation link"), "{text}");
 
@@ -244,7 +236,7 @@ async fn an_existing_topic_and_matching_contact_are_adopted() {
 
     let f = baseline_file(BASELINE);
     let plan = emu.run(&["plan"], f.path());
-    let text = stdout(&plan);
+    let text = output(&plan);
     assert!(
         text.contains("~ sns.topic[\"baseline-security-alerts\"]"),
         "{text}"
@@ -253,7 +245,7 @@ async fn an_existing_topic_and_matching_contact_are_adopted() {
 
     emu.clear_requests();
     let apply = emu.run(&["apply", "--auto-approve"], f.path());
-    assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
+    assert_eq!(apply.status.code(), Some(0), "{}", output(&apply));
     let creates: Vec<Value> = emu
         .requests()
         .into_iter()
@@ -289,7 +281,7 @@ fn placeholder_contacts_are_refused_before_any_aws_call() {
     assert_ne!(enabled, shipped);
     let f = baseline_file(&enabled);
     let out = emu.run(&["plan"], f.path());
-    let text = stdout(&out);
+    let text = output(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
         text.contains("security_contact.email: \"security@example.com\" is a placeholder"),
@@ -317,7 +309,7 @@ async fn the_report_file_follows_its_schema_and_the_html_page_its_structure() {
         ],
         f.path(),
     );
-    assert_eq!(apply.status.code(), Some(2), "{}", stdout(&apply));
+    assert_eq!(apply.status.code(), Some(2), "{}", output(&apply));
 
     let schema: Value = serde_json::from_str(
         &std::fs::read_to_string(
@@ -371,11 +363,7 @@ async fn the_report_file_follows_its_schema_and_the_html_page_its_structure() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_report_can_go_to_s3_with_the_run_time_in_its_key() {
     let emu = Emulator::start();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&emu.sdk("us-east-1").await)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = emu.s3().await;
     s3.create_bucket().bucket("reports").send().await.unwrap();
     let f = baseline_file(BASELINE);
     let out = emu.run(
@@ -387,7 +375,7 @@ async fn the_report_can_go_to_s3_with_the_run_time_in_its_key() {
         ],
         f.path(),
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", output(&out));
     let listed = s3.list_objects_v2().bucket("reports").send().await.unwrap();
     let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys.len(), 1, "{keys:?}");
