@@ -51,6 +51,7 @@ impl Context {
             partition: self.partition.clone(),
             home_region: self.home_region.clone(),
             region: region.to_owned(),
+            regions: self.target_regions().map(str::to_owned).collect(),
         }
     }
 

@@ -73,6 +73,8 @@ pub struct Target {
     pub partition: String,
     pub home_region: String,
     pub region: String,
+    /// Every region of this run.
+    pub regions: Arc<[String]>,
 }
 
 /// A change a control proposes, with the typed operation that carries it out.

@@ -70,6 +70,8 @@ pub struct Observed {
     pub subscriptions: Vec<(String, String, String)>,
     pub role: Option<Role>,
     pub rules: Vec<Rule>,
+    /// Some target region is not the home region: findings must be forwarded.
+    pub forwarding: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -599,6 +601,7 @@ async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsErro
         subscriptions,
         role: role?,
         rules: live_rules?.into_iter().flatten().collect(),
+        forwarding: target.regions.iter().any(|r| *r != target.home_region),
         account,
     })
 }
@@ -746,20 +749,23 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
         });
     }
 
-    // 4. The role that forwards other regions' findings to the home bus.
-    out.push(
-        role_proposal(
-            format!("iam.role[{FORWARDER_ROLE:?}]"),
-            &forwarder_trust(account),
-            &forwarder_policy(account),
-            observed.role.as_ref(),
-        )
-        .map_op(|(create, trust, policy)| Op::Role {
-            create,
-            trust,
-            policy,
-        }),
-    );
+    // 4. The role that forwards other regions' findings to the home bus (when there are
+    // other regions, or it exists and is ours to keep right).
+    if observed.forwarding || observed.role.is_some() {
+        out.push(
+            role_proposal(
+                format!("iam.role[{FORWARDER_ROLE:?}]"),
+                &forwarder_trust(account),
+                &forwarder_policy(account),
+                observed.role.as_ref(),
+            )
+            .map_op(|(create, trust, policy)| Op::Role {
+                create,
+                trust,
+                policy,
+            }),
+        );
+    }
 
     // 5. The home region's rules.
     for (rule, description) in home_rules(config, account) {
@@ -996,6 +1002,7 @@ mod tests {
             subscriptions: vec![],
             role: None,
             rules: vec![],
+            forwarding: true,
         }
     }
 
@@ -1084,6 +1091,7 @@ mod tests {
                 .into_iter()
                 .map(|(r, _)| r)
                 .collect(),
+            forwarding: true,
         };
         let p = plan(&want, &observed);
         assert!(p.iter().all(|p| p.action == Action::NoOp), "{p:#?}");
@@ -1119,6 +1127,20 @@ mod tests {
         assert_eq!(kms_key.as_deref(), Some(KEY_ALIAS));
         let doc: Value = serde_json::from_str(policy.as_ref().unwrap()).unwrap();
         assert_eq!(doc["Statement"][0], theirs);
+    }
+
+    #[test]
+    fn a_home_region_only_run_needs_no_forwarder_role() {
+        let alone = Observed {
+            forwarding: false,
+            ..fresh()
+        };
+        let p = plan(&Desired { config: config() }, &alone);
+        assert!(
+            p.iter().all(|p| !p.address.starts_with("iam.role")),
+            "{p:?}"
+        );
+        assert_eq!(p.len(), 6);
     }
 
     #[test]
