@@ -82,16 +82,9 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
             Action::Deferred => "deferred",
             _ => "skipped",
         };
-        let what = change
-            .before
-            .as_ref()
-            .and_then(|b| b.get("vpc_id"))
-            .and_then(Value::as_str)
-            .map(|id| format!(" {id}"))
-            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {} {}{what} {verb}: {}",
+            "  {} {} {verb}: {}",
             style.action(change.action, change.action.symbol()),
             style.bold(&change.address),
             change.reason.as_deref().unwrap_or("")

@@ -122,8 +122,11 @@ impl Control for DefaultVpc {
                 });
                 let p = Proposal::new(address.clone(), Action::Kept).before(before);
                 match (vpc.usage.describe(), desired.delete) {
-                    (Some(used), _) => p.reason(format!("in use: {used}")),
-                    (None, false) => p.reason("reported only: deletion is off (delete = false)"),
+                    (Some(used), _) => p.reason(format!("{} is in use: {used}", vpc.id)),
+                    (None, false) => p.reason(format!(
+                        "{} reported only: deletion is off (delete = false)",
+                        vpc.id
+                    )),
                     (None, true) => Proposal {
                         action: Action::Delete,
                         ..p.op(DeleteVpc {
@@ -455,7 +458,7 @@ mod tests {
         assert!(p[0].op.is_none());
         assert_eq!(
             p[0].reason.as_deref(),
-            Some("in use: 2 network interfaces, 1 non-default security group")
+            Some("vpc-1 is in use: 2 network interfaces, 1 non-default security group")
         );
     }
 

@@ -250,7 +250,7 @@ async fn a_default_vpc_with_a_network_interface_is_kept_and_reported() {
     let text = stdout(&plan);
     assert!(
         text.contains(&format!(
-            "# ec2.default_vpc[\"eu-west-1\"] {vpc_id} kept: in use: 1 network interface"
+            "# ec2.default_vpc[\"eu-west-1\"] kept: {vpc_id} is in use: 1 network interface"
         )),
         "{text}"
     );
@@ -294,7 +294,7 @@ fn deletion_off_only_reports_default_vpcs() {
     let apply = emu.run(&["apply", "--auto-approve"], file.path());
     let text = stdout(&apply);
     assert!(
-        text.contains("kept: reported only: deletion is off (delete = false)"),
+        text.contains(" reported only: deletion is off (delete = false)"),
         "{text}"
     );
     assert!(!text.contains(": destroyed"), "{text}");
