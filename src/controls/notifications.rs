@@ -1130,6 +1130,37 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_with_our_name_but_another_pattern_is_corrected_in_place() {
+        let account = account();
+        let (want, _) = home_rules(&config(), &account).remove(0);
+        let mut live = want.clone();
+        live.pattern["detail"]["severity"][0]["numeric"] = json!([">=", 7]);
+        live.target.as_mut().unwrap().template = Some("\"raw\"".into());
+        let p = rule_proposal("a".into(), &want, Some(&live), "d");
+        assert_eq!(p.action, Action::Update);
+        assert_eq!(
+            p.before.as_ref().unwrap()["pattern"]["detail"]["severity"][0]["numeric"],
+            json!([">=", 7])
+        );
+        let Some(Op::Rule {
+            name,
+            pattern,
+            target,
+            ..
+        }) = p.op
+        else {
+            panic!()
+        };
+        assert_eq!(name, "baseline-guardduty-findings");
+        assert!(pattern.contains("4"));
+        assert_eq!(target, want.target.unwrap());
+        assert_eq!(
+            rule_proposal("a".into(), &live, Some(&live), "d").action,
+            Action::NoOp
+        );
+    }
+
+    #[test]
     fn a_home_region_only_run_needs_no_forwarder_role() {
         let alone = Observed {
             forwarding: false,

@@ -234,9 +234,24 @@ async fn an_existing_topic_and_matching_contact_are_adopted() {
         .await
         .unwrap();
 
+    // A rule with our name that someone loosened to severity 7.
+    let eb = events(&emu, "us-east-1").await;
+    eb.put_rule()
+        .name("baseline-guardduty-findings")
+        .event_pattern(
+            r#"{"source":["aws.guardduty"],"detail":{"severity":[{"numeric":[">=",7]}]}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+
     let f = baseline_file(BASELINE);
     let plan = emu.run(&["plan"], f.path());
     let text = output(&plan);
+    assert!(
+        text.contains("~ events.rule[\"us-east-1\"][\"baseline-guardduty-findings\"]"),
+        "{text}"
+    );
     assert!(
         text.contains("~ sns.topic[\"baseline-security-alerts\"]"),
         "{text}"
@@ -264,6 +279,24 @@ async fn an_existing_topic_and_matching_contact_are_adopted() {
         attrs["Policy"].contains("OpsPublish"),
         "their statement was dropped"
     );
+    let rule = eb
+        .describe_rule()
+        .name("baseline-guardduty-findings")
+        .send()
+        .await
+        .unwrap();
+    let pattern: Value = serde_json::from_str(rule.event_pattern().unwrap()).unwrap();
+    assert_eq!(
+        pattern["detail"]["severity"][0]["numeric"],
+        json!([">=", 4])
+    );
+    let rules = eb
+        .list_rules()
+        .name_prefix("baseline-guardduty")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rules.rules().len(), 1);
     emu.assert_converged(f.path());
 }
 
