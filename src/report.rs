@@ -3,9 +3,8 @@
 //! incompatible change.
 
 use crate::error::AwsError;
-use crate::plan::{Action, AppliedChange, Failure, Outcome, Plan, RegionStatus, Summary};
+use crate::plan::{Action, AppliedChange, Change, Failure, Outcome, Plan, RegionStatus, Summary};
 use serde::Serialize;
-use serde_json::Value;
 
 pub const FORMAT_VERSION: &str = "1";
 
@@ -53,18 +52,12 @@ pub struct Totals {
     pub not_applied: usize,
 }
 
+/// A planned change and what became of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportChange {
-    pub address: String,
-    pub control: &'static str,
-    pub region: Option<String>,
-    pub action: Action,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    /// The change as planned; for a change AWS deferred, `reason` is AWS's reason.
+    #[serde(flatten)]
+    pub change: Change,
     /// `applied`, `already-done`, `deferred`, `failed`, `not-applied`, or `none` for a
     /// change that is not one (kept, skipped).
     pub status: &'static str,
@@ -96,16 +89,18 @@ pub fn build(plan: &Plan, results: &[AppliedChange], facts: RunFacts) -> Report 
         .filter(|c| c.action != Action::NoOp)
         .map(|c| {
             let result = results.iter().find(|r| r.address == c.address);
-            let (status, error, reason) = match (c.action, result.map(|r| &r.outcome)) {
-                (_, Some(Outcome::Applied)) => ("applied", None, c.reason.clone()),
-                (_, Some(Outcome::AlreadyDone)) => ("already-done", None, c.reason.clone()),
-                (_, Some(Outcome::Deferred { reason })) => ("deferred", None, Some(reason.clone())),
-                (_, Some(Outcome::Failed { error })) => {
-                    ("failed", Some(error.clone()), c.reason.clone())
+            let mut change = c.clone();
+            let (status, error) = match (c.action, result.map(|r| &r.outcome)) {
+                (_, Some(Outcome::Applied)) => ("applied", None),
+                (_, Some(Outcome::AlreadyDone)) => ("already-done", None),
+                (_, Some(Outcome::Deferred { reason })) => {
+                    change.reason = Some(reason.clone());
+                    ("deferred", None)
                 }
-                (Action::Deferred, None) => ("deferred", None, c.reason.clone()),
-                (a, None) if a.is_change() => ("not-applied", None, c.reason.clone()),
-                _ => ("none", None, c.reason.clone()),
+                (_, Some(Outcome::Failed { error })) => ("failed", Some(error.clone())),
+                (Action::Deferred, None) => ("deferred", None),
+                (a, None) if a.is_change() => ("not-applied", None),
+                _ => ("none", None),
             };
             match status {
                 "applied" => totals.applied += 1,
@@ -116,13 +111,7 @@ pub fn build(plan: &Plan, results: &[AppliedChange], facts: RunFacts) -> Report 
                 _ => {}
             }
             ReportChange {
-                address: c.address.clone(),
-                control: c.control,
-                region: c.region.clone(),
-                action: c.action,
-                before: c.before.clone(),
-                after: c.after.clone(),
-                reason,
+                change,
                 status,
                 error,
                 seconds: result.map_or(0.0, |r| r.seconds),
@@ -169,7 +158,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Change;
 
     #[test]
     fn each_change_carries_its_outcome_and_the_totals_add_up() {
@@ -229,7 +217,7 @@ mod tests {
         let statuses: Vec<(&str, &str)> = r
             .changes
             .iter()
-            .map(|c| (c.address.as_str(), c.status))
+            .map(|c| (c.change.address.as_str(), c.status))
             .collect();
         assert_eq!(
             statuses,
