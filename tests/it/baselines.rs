@@ -65,12 +65,9 @@ fn threat_detection_tables_ship_as_the_issue_asks() {
 
 #[test]
 fn an_unknown_standard_is_rejected_with_the_allowed_names() {
-    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
-    std::io::Write::write_all(
-        &mut f,
-        b"[security_hub]\nenabled = true\nstandards = [\"fsbp\", \"cis-1.2\"]\n",
-    )
-    .unwrap();
+    let f = crate::emulator::baseline_file(
+        "[security_hub]\nenabled = true\nstandards = [\"fsbp\", \"cis-1.2\"]\n",
+    );
     let err = Baseline::load(f.path()).unwrap_err().to_string();
     assert!(err.contains("security_hub.standards"), "{err}");
     assert!(err.contains("fsbp") && err.contains("nist-800-53"), "{err}");

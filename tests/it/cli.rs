@@ -1,8 +1,8 @@
 //! End-to-end tests of the `baseline` binary against the emulator.
 
-use crate::emulator::{Emulator, is_write};
+use crate::emulator::{Emulator, baseline_file, is_write};
 use serde_json::{Value, json};
-use std::io::Write;
+use std::path::Path;
 
 const MINIMAL: &str = "baselines/minimal.toml";
 
@@ -12,13 +12,6 @@ fn stdout(out: &std::process::Output) -> String {
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A baseline file limited to some regions, written to a temporary directory.
-fn baseline_file(body: &str) -> tempfile::NamedTempFile {
-    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
-    f.write_all(body.as_bytes()).unwrap();
-    f
 }
 
 fn two_regions(extra: &str) -> tempfile::NamedTempFile {
@@ -39,11 +32,7 @@ fn two_regions(extra: &str) -> tempfile::NamedTempFile {
 fn fresh_account_plan_apply_plan_and_a_second_apply_writes_nothing() {
     let emu = Emulator::start();
 
-    let plan = emu
-        .baseline()
-        .args(["plan", "--baseline", MINIMAL, "--detailed-exitcode"])
-        .output()
-        .unwrap();
+    let plan = emu.run(&["plan", "--detailed-exitcode"], Path::new(MINIMAL));
     let text = stdout(&plan);
     assert_eq!(plan.status.code(), Some(2), "{text}{}", stderr(&plan));
     assert!(text.contains("20 regions targeted"), "{text}");
@@ -72,17 +61,10 @@ fn fresh_account_plan_apply_plan_and_a_second_apply_writes_nothing() {
         "{text}"
     );
 
-    let apply = emu
-        .baseline()
-        .args([
-            "apply",
-            "--baseline",
-            MINIMAL,
-            "--auto-approve",
-            "--detailed-exitcode",
-        ])
-        .output()
-        .unwrap();
+    let apply = emu.run(
+        &["apply", "--auto-approve", "--detailed-exitcode"],
+        Path::new(MINIMAL),
+    );
     let text = stdout(&apply);
     assert_eq!(apply.status.code(), Some(2), "{text}{}", stderr(&apply));
     assert!(
@@ -94,26 +76,15 @@ fn fresh_account_plan_apply_plan_and_a_second_apply_writes_nothing() {
         "{text}"
     );
 
-    let plan = emu
-        .baseline()
-        .args(["plan", "--baseline", MINIMAL, "--detailed-exitcode"])
-        .output()
-        .unwrap();
+    let plan = emu.run(&["plan", "--detailed-exitcode"], Path::new(MINIMAL));
     assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
     assert!(stdout(&plan).contains("No changes. The account matches the baseline."));
 
     emu.clear_requests();
-    let again = emu
-        .baseline()
-        .args([
-            "apply",
-            "--baseline",
-            MINIMAL,
-            "--auto-approve",
-            "--detailed-exitcode",
-        ])
-        .output()
-        .unwrap();
+    let again = emu.run(
+        &["apply", "--auto-approve", "--detailed-exitcode"],
+        Path::new(MINIMAL),
+    );
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
     let requests = emu.requests();
     assert!(
@@ -298,7 +269,6 @@ fn deletion_off_only_reports_default_vpcs() {
         "{text}"
     );
     assert!(!text.contains(": destroyed"), "{text}");
-    emu.clear_requests();
     let plan = emu.run(&["plan", "--detailed-exitcode"], file.path());
     assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
 }
@@ -307,18 +277,10 @@ fn deletion_off_only_reports_default_vpcs() {
 fn a_region_that_denies_access_does_not_stop_the_others() {
     let emu = Emulator::start();
     emu.inject_faults(json!([{ "region": "eu-west-1", "service": "ec2", "code": "UnauthorizedOperation", "status": 403 }]));
-    let plan = emu
-        .baseline()
-        .args([
-            "plan",
-            "--detailed-exitcode",
-            "--max-attempts",
-            "1",
-            "--baseline",
-            MINIMAL,
-        ])
-        .output()
-        .unwrap();
+    let plan = emu.run(
+        &["plan", "--detailed-exitcode", "--max-attempts", "1"],
+        Path::new(MINIMAL),
+    );
     let text = stdout(&plan);
     assert_eq!(plan.status.code(), Some(1), "{text}");
     assert!(
@@ -340,20 +302,17 @@ fn a_region_that_denies_access_does_not_stop_the_others() {
     );
 
     // apply changes the others and still exits 1.
-    let apply = emu
-        .baseline()
-        .args([
+    let apply = emu.run(
+        &[
             "apply",
             "--auto-approve",
             "--max-attempts",
             "1",
-            "--baseline",
-            MINIMAL,
             "--output",
             "json",
-        ])
-        .output()
-        .unwrap();
+        ],
+        Path::new(MINIMAL),
+    );
     assert_eq!(apply.status.code(), Some(1), "{}", stdout(&apply));
     let report: Value = serde_json::from_slice(&apply.stdout).unwrap();
     let failures = report["plan"]["failures"].as_array().unwrap();
@@ -393,13 +352,7 @@ fn malformed_baselines_are_refused_before_any_aws_call() {
     for (body, expected) in cases {
         let file = baseline_file(body);
         for command in [&["plan"][..], &["apply", "--auto-approve"][..]] {
-            let out = emu
-                .baseline()
-                .args(command)
-                .arg("--baseline")
-                .arg(file.path())
-                .output()
-                .unwrap();
+            let out = emu.run(command, file.path());
             let err = stderr(&out);
             assert_eq!(out.status.code(), Some(1), "{body}: {err}");
             assert!(

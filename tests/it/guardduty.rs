@@ -1,9 +1,7 @@
 //! GuardDuty end to end against the emulator.
 
-use crate::emulator::{Emulator, is_write};
+use crate::emulator::{Emulator, baseline_file};
 use aws_sdk_guardduty::types::{DetectorFeatureConfiguration, FeatureStatus};
-use serde_json::Value;
-use std::io::Write;
 
 const BASELINE: &str = r#"
 regions = ["us-east-1", "eu-west-1"]
@@ -20,12 +18,6 @@ lambda_network_logs = true
 runtime_monitoring = false
 "#;
 
-fn file() -> tempfile::NamedTempFile {
-    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
-    f.write_all(BASELINE.as_bytes()).unwrap();
-    f
-}
-
 async fn guardduty(emu: &Emulator, region: &str) -> aws_sdk_guardduty::Client {
     aws_sdk_guardduty::Client::new(&emu.sdk(region).await)
 }
@@ -33,7 +25,7 @@ async fn guardduty(emu: &Emulator, region: &str) -> aws_sdk_guardduty::Client {
 #[tokio::test(flavor = "multi_thread")]
 async fn fresh_account_apply_then_no_changes_and_no_writes() {
     let emu = Emulator::start();
-    let f = file();
+    let f = baseline_file(BASELINE);
     let plan = emu.run(&["plan", "--detailed-exitcode"], f.path());
     let text = String::from_utf8_lossy(&plan.stdout);
     assert_eq!(plan.status.code(), Some(2), "{text}");
@@ -82,18 +74,7 @@ async fn fresh_account_apply_then_no_changes_and_no_writes() {
         assert_eq!(on("RUNTIME_MONITORING").as_deref(), Some("DISABLED"));
     }
 
-    let plan = emu.run(&["plan", "--detailed-exitcode"], f.path());
-    assert_eq!(
-        plan.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&plan.stdout)
-    );
-    emu.clear_requests();
-    let again = emu.run(&["apply", "--auto-approve"], f.path());
-    assert_eq!(again.status.code(), Some(0));
-    let writes: Vec<Value> = emu.requests().into_iter().filter(is_write).collect();
-    assert!(writes.is_empty(), "{writes:?}");
+    emu.assert_converged(f.path());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -129,7 +110,7 @@ async fn a_suspended_detector_is_re_enabled_not_duplicated() {
         .unwrap();
     let id = id.detector_id().unwrap().to_owned();
 
-    let f = file();
+    let f = baseline_file(BASELINE);
     let plan = emu.run(&["plan"], f.path());
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(
