@@ -147,6 +147,16 @@ where
     move |err| from_sdk(operation, &err)
 }
 
+/// `Ok(None)` when the call failed with one of `codes` (for example "there is no such
+/// configuration"), the value or the error otherwise.
+pub fn tolerate<T>(result: Result<T, AwsError>, codes: &[&str]) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.code().is_some_and(|c| codes.contains(&c)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 fn no_endpoint<E: std::error::Error + 'static, R: std::fmt::Debug>(err: &SdkError<E, R>) -> bool {
     let text = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
     text.contains("dns error") || text.contains("failed to lookup address")

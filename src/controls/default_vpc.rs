@@ -3,7 +3,7 @@
 
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::Baseline;
-use crate::error::{AwsError, ErrorKind, aws_err};
+use crate::error::{AwsError, ErrorKind, aws_err, tolerate};
 use crate::plan::Action;
 use aws_sdk_ec2::types::Filter;
 use serde::Serialize;
@@ -193,14 +193,6 @@ impl Control for DefaultVpc {
 }
 
 /// Ok(None) when the call failed with one of `codes` (the thing is already gone).
-fn tolerate<T>(result: Result<T, AwsError>, codes: &[&str]) -> Result<Option<T>, AwsError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.code().is_some_and(|c| codes.contains(&c)) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }

@@ -9,7 +9,7 @@
 use super::log_key::{self, Account};
 use super::{Applied, Control, Proposal, Scope, Target, policy};
 use crate::baseline::{Baseline, LogBucketsConfig};
-use crate::error::{AwsError, aws_err};
+use crate::error::{AwsError, aws_err, tolerate};
 use crate::plan::Action;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
@@ -186,15 +186,6 @@ pub fn wanted(desired: &Desired, account: &Account) -> Vec<Wanted> {
     out
 }
 
-fn is_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
-    e: &aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
-    codes: &[&str],
-) -> bool {
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .is_some_and(|c| codes.contains(&c))
-}
-
 pub async fn observe_bucket(
     s3: &aws_sdk_s3::Client,
     name: &str,
@@ -249,9 +240,12 @@ pub async fn observe_bucket(
         .map_err(aws_err("s3:GetBucketLogging"))?
         .logging_enabled()
         .map(|l| (l.target_bucket().to_owned(), l.target_prefix().to_owned()));
-    let encryption = match enc {
-        Ok(out) => out
-            .server_side_encryption_configuration()
+    let encryption = tolerate(
+        enc.map_err(aws_err("s3:GetBucketEncryption")),
+        &["ServerSideEncryptionConfigurationNotFoundError"],
+    )?
+    .and_then(|out| {
+        out.server_side_encryption_configuration()
             .and_then(|c| c.rules().first())
             .map(|r| {
                 let d = r.apply_server_side_encryption_by_default();
@@ -261,47 +255,47 @@ pub async fn observe_bucket(
                     d.and_then(|d| d.kms_master_key_id().map(str::to_owned)),
                     r.bucket_key_enabled().unwrap_or(false),
                 )
-            }),
-        Err(e) if is_code(&e, &["ServerSideEncryptionConfigurationNotFoundError"]) => None,
-        Err(e) => return Err(aws_err("s3:GetBucketEncryption")(e)),
-    };
-    let public_access_block = match pab {
-        Ok(out) => out
-            .public_access_block_configuration()
-            .map(|c| {
-                [
-                    c.block_public_acls().unwrap_or(false),
-                    c.ignore_public_acls().unwrap_or(false),
-                    c.block_public_policy().unwrap_or(false),
-                    c.restrict_public_buckets().unwrap_or(false),
-                ]
             })
-            .unwrap_or_default(),
-        Err(e) if is_code(&e, &["NoSuchPublicAccessBlockConfiguration"]) => [false; 4],
-        Err(e) => return Err(aws_err("s3:GetPublicAccessBlock")(e)),
-    };
-    let ownership = match own {
-        Ok(out) => out
-            .ownership_controls()
+    });
+    let public_access_block = tolerate(
+        pab.map_err(aws_err("s3:GetPublicAccessBlock")),
+        &["NoSuchPublicAccessBlockConfiguration"],
+    )?
+    .and_then(|out| {
+        out.public_access_block_configuration().map(|c| {
+            [
+                c.block_public_acls().unwrap_or(false),
+                c.ignore_public_acls().unwrap_or(false),
+                c.block_public_policy().unwrap_or(false),
+                c.restrict_public_buckets().unwrap_or(false),
+            ]
+        })
+    })
+    .unwrap_or_default();
+    let ownership = tolerate(
+        own.map_err(aws_err("s3:GetBucketOwnershipControls")),
+        &["OwnershipControlsNotFoundError"],
+    )?
+    .and_then(|out| {
+        out.ownership_controls()
             .and_then(|c| c.rules().first())
-            .map(|r| r.object_ownership().as_str().to_owned()),
-        Err(e) if is_code(&e, &["OwnershipControlsNotFoundError"]) => None,
-        Err(e) => return Err(aws_err("s3:GetBucketOwnershipControls")(e)),
-    };
+            .map(|r| r.object_ownership().as_str().to_owned())
+    });
     let versioning = ver
         .map_err(aws_err("s3:GetBucketVersioning"))?
         .status()
         .map(|s| s.as_str().to_owned());
-    let policy = match pol {
-        Ok(out) => policy::parse(out.policy()),
-        Err(e) if is_code(&e, &["NoSuchBucketPolicy"]) => None,
-        Err(e) => return Err(aws_err("s3:GetBucketPolicy")(e)),
-    };
-    let lifecycle = match life {
-        Ok(out) => out.rules().to_vec(),
-        Err(e) if is_code(&e, &["NoSuchLifecycleConfiguration"]) => Vec::new(),
-        Err(e) => return Err(aws_err("s3:GetBucketLifecycleConfiguration")(e)),
-    };
+    let policy = tolerate(
+        pol.map_err(aws_err("s3:GetBucketPolicy")),
+        &["NoSuchBucketPolicy"],
+    )?
+    .and_then(|out| policy::parse(out.policy()));
+    let lifecycle = tolerate(
+        life.map_err(aws_err("s3:GetBucketLifecycleConfiguration")),
+        &["NoSuchLifecycleConfiguration"],
+    )?
+    .map(|out| out.rules().to_vec())
+    .unwrap_or_default();
     Ok(Bucket {
         name: name.to_owned(),
         exists: true,
@@ -622,10 +616,9 @@ pub async fn apply_with(
                             .build(),
                     );
                 }
-                match req.send().await {
-                    Ok(_) => {}
-                    Err(e) if is_code(&e, &["BucketAlreadyOwnedByYou"]) => {}
-                    Err(e) if is_code(&e, &["BucketAlreadyExists"]) => {
+                let created = req.send().await.map_err(aws_err("s3:CreateBucket"));
+                match tolerate(created, &["BucketAlreadyOwnedByYou"]) {
+                    Err(e) if e.code() == Some("BucketAlreadyExists") => {
                         return Err(AwsError::refused(
                             "s3:CreateBucket",
                             format!(
@@ -633,7 +626,9 @@ pub async fn apply_with(
                             ),
                         ));
                     }
-                    Err(e) => return Err(aws_err("s3:CreateBucket")(e)),
+                    created => {
+                        created?;
+                    }
                 }
             }
             Step::BlockPublicAccess => {
