@@ -36,6 +36,18 @@ async fn events(emu: &Emulator, region: &str) -> aws_sdk_eventbridge::Client {
     aws_sdk_eventbridge::Client::new(&emu.sdk(region).await)
 }
 
+/// The severity condition of the GuardDuty findings rule.
+async fn guardduty_threshold(eb: &aws_sdk_eventbridge::Client) -> Value {
+    let rule = eb
+        .describe_rule()
+        .name("baseline-guardduty-findings")
+        .send()
+        .await
+        .unwrap();
+    let pattern: Value = serde_json::from_str(rule.event_pattern().unwrap()).unwrap();
+    pattern["detail"]["severity"][0]["numeric"].clone()
+}
+
 async fn account(emu: &Emulator) -> aws_sdk_account::Client {
     aws_sdk_account::Client::new(&emu.sdk("us-east-1").await)
 }
@@ -120,17 +132,7 @@ async fn notifications_and_security_contact_apply_then_converge() {
 
     // Home-region rules turn findings into sentences on the topic.
     let eb = events(&emu, "us-east-1").await;
-    let rule = eb
-        .describe_rule()
-        .name("baseline-guardduty-findings")
-        .send()
-        .await
-        .unwrap();
-    let pattern: Value = serde_json::from_str(rule.event_pattern().unwrap()).unwrap();
-    assert_eq!(
-        pattern["detail"]["severity"][0]["numeric"],
-        json!([">=", 4])
-    );
+    assert_eq!(guardduty_threshold(&eb).await, json!([">=", 4]));
     let targets = eb
         .list_targets_by_rule()
         .rule("baseline-guardduty-findings")
@@ -279,17 +281,7 @@ async fn an_existing_topic_and_matching_contact_are_adopted() {
         attrs["Policy"].contains("OpsPublish"),
         "their statement was dropped"
     );
-    let rule = eb
-        .describe_rule()
-        .name("baseline-guardduty-findings")
-        .send()
-        .await
-        .unwrap();
-    let pattern: Value = serde_json::from_str(rule.event_pattern().unwrap()).unwrap();
-    assert_eq!(
-        pattern["detail"]["severity"][0]["numeric"],
-        json!([">=", 4])
-    );
+    assert_eq!(guardduty_threshold(&eb).await, json!([">=", 4]));
     let rules = eb
         .list_rules()
         .name_prefix("baseline-guardduty")
