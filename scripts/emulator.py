@@ -10,6 +10,10 @@ The layer adds what the tests and the benchmark need and moto lacks:
   - a request log: GET /_baseline/requests lists every AWS request seen
     ({"method", "service", "region", "action", "path"}); DELETE empties it.
     A fault may also name an "action" (for example "CreateTrail") to fail only that call.
+  - a hold, to kill a client at a chosen instant: POST /_baseline/hold {"write": N} serves
+    the N-th write request (anything but a read) and then never answers it; GET
+    /_baseline/hold says {"writes": count, "held": bool}; POST {} releases nothing but stops
+    holding further requests.
 
 It also corrects two places where moto 5.2.5 differs from real AWS (../shared/EMULATOR.md):
   - S3 GetBucketVersioning answers <VersioningConfiguration> (moto: a root the SDK rejects);
@@ -18,6 +22,9 @@ It also corrects two places where moto 5.2.5 differs from real AWS (../shared/EM
     Principal is the string "*" (moto: crashes with HTTP 500 on them);
   - GuardDuty refuses a second detector in a region, as real GuardDuty does (moto: accepts
     it), so that two runs at once are tested against the real behaviour.
+It refuses, as real AWS does, requests moto accepts:
+  - CloudWatch Logs PutRetentionPolicy with a day count outside the documented list;
+  - an S3 lifecycle rule whose expiration is not later than its transition.
 
 It binds 127.0.0.1 only, on the given port (0: a free one), and prints
 "listening on PORT" once it accepts connections.
@@ -41,6 +48,9 @@ from werkzeug.serving import make_server
 
 import moto.guardduty.models
 import moto.iam.models
+import moto.logs.exceptions
+import moto.logs.models
+import moto.s3.exceptions
 from moto.core.exceptions import JsonRESTError
 import moto.s3.models
 import moto.s3.responses
@@ -102,7 +112,61 @@ def _create_one_detector(self, *args, **kwargs):
 
 moto.guardduty.models.GuardDutyBackend.create_detector = _create_one_detector
 
+# --- Requests real AWS refuses and moto accepts (../shared/EMULATOR.md) ---------------
+
+# CloudWatch Logs PutRetentionPolicy: retentionInDays must be one of these (API reference).
+RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                  1827, 2192, 2557, 2922, 3288, 3653}
+_put_retention_policy = moto.logs.models.LogsBackend.put_retention_policy
+
+
+def _put_allowed_retention_policy(self, log_group_name, retention_in_days):
+    if int(retention_in_days) not in RETENTION_DAYS:
+        raise moto.logs.exceptions.InvalidParameterException(
+            constraint="Member must satisfy enum value set: " + str(sorted(RETENTION_DAYS)),
+            parameter="retentionInDays",
+            value=retention_in_days,
+        )
+    return _put_retention_policy(self, log_group_name, retention_in_days)
+
+
+moto.logs.models.LogsBackend.put_retention_policy = _put_allowed_retention_policy
+
+# S3 PutBucketLifecycleConfiguration: in one rule, the expiration's Days must be greater
+# than every transition's Days (S3 answers InvalidArgument 400).
+_put_bucket_lifecycle = moto.s3.models.S3Backend.put_bucket_lifecycle
+
+
+def _as_list(v):
+    return v if isinstance(v, list) else ([] if v is None else [v])
+
+
+def _put_ordered_bucket_lifecycle(self, bucket_name, rules):
+    for rule in rules:
+        expire = (rule.get("Expiration") or {}).get("Days")
+        for t in _as_list(rule.get("Transition")):
+            if expire is not None and t.get("Days") is not None and int(expire) <= int(t["Days"]):
+                raise moto.s3.exceptions.InvalidArgumentError(
+                    f"'Days' in the Expiration action for filter '{rule.get('ID', '')}' must be "
+                    "greater than 'Days' in the Transition action",
+                    "Days",
+                    str(expire),
+                )
+    return _put_bucket_lifecycle(self, bucket_name, rules)
+
+
+moto.s3.models.S3Backend.put_bucket_lifecycle = _put_ordered_bucket_lifecycle
+
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+def is_write(record):
+    """Anything but a read (the same rule as tests/it/emulator.rs `is_write`)."""
+    action = record["action"]
+    if action:
+        return not action.startswith(("Describe", "Get", "List"))
+    last = record["path"].rsplit("/", 1)[-1]
+    return not (record["method"] in ("GET", "HEAD") or last.startswith(("get", "list")))
 
 
 class Layer:
@@ -112,6 +176,9 @@ class Layer:
         self.faults = []
         self.requests = []
         self.lock = threading.Lock()
+        self.hold_at = None
+        self.writes = 0
+        self.held = False
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -154,6 +221,17 @@ class Layer:
                 and f.get("action", action) == action
             ):
                 return self.fail(start_response, f, service)
+        if is_write(record):
+            with self.lock:
+                self.writes += 1
+                hold = self.writes == self.hold_at
+            if hold:
+                # Serve it (AWS has done it), then never answer: the client dies not knowing.
+                list(self.app(environ, lambda *a, **k: None))
+                with self.lock:
+                    self.held = True
+                while True:
+                    time.sleep(3600)
         return self.app(environ, start_response)
 
     def fail(self, start_response, fault, service):
@@ -195,6 +273,15 @@ class Layer:
         elif path == "/_baseline/requests" and method == "GET":
             with self.lock:
                 payload = list(self.requests)
+        elif path == "/_baseline/hold" and method == "POST":
+            raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            with self.lock:
+                self.hold_at = json.loads(raw or b"{}").get("write")
+                self.writes, self.held = 0, False
+            payload = {}
+        elif path == "/_baseline/hold" and method == "GET":
+            with self.lock:
+                payload = {"writes": self.writes, "held": self.held}
         elif path == "/_baseline/requests" and method == "DELETE":
             with self.lock:
                 self.requests.clear()

@@ -445,7 +445,7 @@ pub struct CloudTrailConfig {
     #[serde(default)]
     pub cloudwatch_logs: bool,
     #[serde(default = "default_retention")]
-    pub cloudwatch_logs_retention_days: Bounded<1, 3653>,
+    pub cloudwatch_logs_retention_days: RetentionDays,
     /// The CIS root-account-usage metric filter and alarm (needs `cloudwatch_logs` and
     /// `[notifications]`).
     #[serde(default)]
@@ -455,8 +455,40 @@ pub struct CloudTrailConfig {
 fn default_trail_name() -> TrailName {
     TrailName("baseline-trail".into())
 }
-fn default_retention() -> Bounded<1, 3653> {
-    Bounded(365)
+fn default_retention() -> RetentionDays {
+    RetentionDays(365)
+}
+
+/// A CloudWatch Logs retention period: only the day counts `PutRetentionPolicy` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RetentionDays(pub u32);
+
+impl RetentionDays {
+    /// The values CloudWatch Logs accepts (PutRetentionPolicy, `retentionInDays`); any
+    /// other is refused with `InvalidParameterException`.
+    pub const ALLOWED: [u32; 22] = [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+        2922, 3288, 3653,
+    ];
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for RetentionDays {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(d)?;
+        match u32::try_from(v) {
+            Ok(days) if Self::ALLOWED.contains(&days) => Ok(RetentionDays(days)),
+            _ => {
+                let allowed = Self::ALLOWED.map(|d| d.to_string()).join(", ");
+                Err(de::Error::custom(format!(
+                    "{v} days is not a retention period CloudWatch Logs accepts: expected one of {allowed}"
+                )))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -711,10 +743,8 @@ impl Baseline {
                 inner.message().to_owned(),
             )
         })?;
-        if let Some((table, key, message)) = baseline.dependency_error() {
-            let header = format!("[{table}]");
-            let span = text.find(&header).map(|at| at..at);
-            return Err(at(span, key, message));
+        if let Some((key, message)) = baseline.semantic_error() {
+            return Err(at(key_span(text, &key), key, message));
         }
         Ok(baseline)
     }
@@ -733,28 +763,33 @@ impl Baseline {
             .map_or_else(|| default_trail_name().0, |t| t.name.0.clone())
     }
 
-    /// Settings that need another setting on: the first one missing, with its table.
-    fn dependency_error(&self) -> Option<(&'static str, String, String)> {
+    /// The first error that a single key's type cannot show: placeholders, values that
+    /// must agree with each other, settings that need another setting on. Each names the
+    /// key it is about, so the error points where the user has to edit.
+    fn semantic_error(&self) -> Option<(String, String)> {
         self.placeholder_error()
+            .or_else(|| self.value_error())
             .or_else(|| self.requirement_error())
-            .map(|(table, key, message)| (table, key.to_owned(), message))
     }
 
     /// An enabled table that still carries the shipped placeholder values.
-    fn placeholder_error(&self) -> Option<(&'static str, &'static str, String)> {
+    fn placeholder_error(&self) -> Option<(String, String)> {
         let advice = "is a placeholder: put real contact details, or set enabled = false";
         if let Some(n) = self.notifications.as_ref().filter(|n| n.enabled) {
-            if let Some(e) = n.emails.iter().find(|e| e.is_placeholder()) {
+            if let Some((i, e)) = n
+                .emails
+                .iter()
+                .enumerate()
+                .find(|(_, e)| e.is_placeholder())
+            {
                 return Some((
-                    "notifications",
-                    "notifications.emails",
+                    format!("notifications.emails[{i}]"),
                     format!("{:?} {advice}", e.0),
                 ));
             }
             if let Some(u) = n.https_endpoint.as_ref().filter(|u| u.is_placeholder()) {
                 return Some((
-                    "notifications",
-                    "notifications.https_endpoint",
+                    "notifications.https_endpoint".into(),
                     format!("{:?} {advice}", u.0),
                 ));
             }
@@ -762,15 +797,13 @@ impl Baseline {
         if let Some(c) = self.security_contact.as_ref().filter(|c| c.enabled) {
             if c.email.is_placeholder() {
                 return Some((
-                    "security_contact",
-                    "security_contact.email",
+                    "security_contact.email".into(),
                     format!("{:?} {advice}", c.email.0),
                 ));
             }
             if c.phone.is_placeholder() {
                 return Some((
-                    "security_contact",
-                    "security_contact.phone",
+                    "security_contact.phone".into(),
                     format!("{:?} {advice}", c.phone.0),
                 ));
             }
@@ -778,59 +811,108 @@ impl Baseline {
         None
     }
 
-    fn requirement_error(&self) -> Option<(&'static str, &'static str, String)> {
+    /// Values that are each valid but that AWS refuses together.
+    fn value_error(&self) -> Option<(String, String)> {
+        let b = self.log_buckets.as_ref().filter(|b| b.enabled)?;
+        let (transition, expire) = (b.transition_to_glacier_ir_days.get(), b.expire_days.get());
+        // S3 PutBucketLifecycleConfiguration: the expiration's Days must be greater than
+        // the transition's Days in the same rule (InvalidArgument otherwise).
+        (transition > 0 && expire > 0 && expire <= transition).then(|| {
+            (
+                "log_buckets.expire_days".into(),
+                format!(
+                    "{expire} must be later than transition_to_glacier_ir_days ({transition}): S3 refuses a lifecycle rule that expires objects before or when they move to Glacier; set expire_days above {transition}, or 0 (never)"
+                ),
+            )
+        })
+    }
+
+    fn requirement_error(&self) -> Option<(String, String)> {
         let key_on = self.log_key.as_ref().is_some_and(|k| k.enabled);
         let buckets_on = self.log_buckets.as_ref().is_some_and(|b| b.enabled);
+        let err = |key: &str, message: &str| Some((key.to_owned(), message.to_owned()));
         if let Some(t) = self.cloudtrail.as_ref().filter(|t| t.enabled) {
             if !key_on || !buckets_on {
-                return Some((
-                    "cloudtrail",
-                    "cloudtrail",
-                    "needs [log_key] and [log_buckets] enabled: the trail is encrypted with the log key and delivers to the log bucket".into(),
-                ));
+                return err(
+                    "cloudtrail.enabled",
+                    "needs [log_key] and [log_buckets] enabled: the trail is encrypted with the log key and delivers to the log bucket",
+                );
             }
             if t.root_usage_alarm && !t.cloudwatch_logs {
-                return Some((
-                    "cloudtrail",
-                    "cloudtrail",
-                    "root_usage_alarm needs cloudwatch_logs = true: the alarm reads the trail's log group".into(),
-                ));
+                return err(
+                    "cloudtrail.root_usage_alarm",
+                    "needs cloudwatch_logs = true: the alarm reads the trail's log group",
+                );
             }
             if t.root_usage_alarm && !self.notifications.as_ref().is_some_and(|n| n.enabled) {
-                return Some((
-                    "cloudtrail",
-                    "cloudtrail",
-                    "root_usage_alarm needs [notifications] enabled: the alarm notifies its topic"
-                        .into(),
-                ));
+                return err(
+                    "cloudtrail.root_usage_alarm",
+                    "needs [notifications] enabled: the alarm notifies its topic",
+                );
             }
         }
         if self.config.as_ref().is_some_and(|c| c.enabled) && (!key_on || !buckets_on) {
-            return Some((
-                "config",
-                "config",
-                "needs [log_key] and [log_buckets] enabled: AWS Config delivers to the log bucket, encrypted with the log key".into(),
-            ));
+            return err(
+                "config.enabled",
+                "needs [log_key] and [log_buckets] enabled: AWS Config delivers to the log bucket, encrypted with the log key",
+            );
         }
         if let Some(n) = self.notifications.as_ref().filter(|n| n.enabled)
             && n.emails.is_empty()
             && n.https_endpoint.is_none()
         {
-            return Some((
-                "notifications",
-                "notifications",
-                "lists no emails and no https_endpoint: nobody would hear of a finding".into(),
-            ));
+            return err(
+                "notifications.enabled",
+                "lists no emails and no https_endpoint: nobody would hear of a finding",
+            );
         }
         if buckets_on && !key_on {
-            return Some((
-                "log_buckets",
-                "log_buckets",
-                "needs [log_key] enabled: the log buckets are encrypted with it".into(),
-            ));
+            return err(
+                "log_buckets.enabled",
+                "needs [log_key] enabled: the log buckets are encrypted with it",
+            );
         }
         None
     }
+}
+
+/// Where `path` (`notifications.emails[1]`, `cloudtrail.enabled`) is written: the key
+/// itself, an array element's value, or, for a key left out, its nearest written
+/// ancestor (the table header). None only when nothing of the path is written.
+fn key_span(text: &str, path: &str) -> Option<std::ops::Range<usize>> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).ok()?;
+    let mut table = doc.get_ref();
+    let mut found = None;
+    for segment in path.split('.') {
+        let (name, indexes) = match segment.find('[') {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        let Some((key, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
+            return found;
+        };
+        found = Some(key.span());
+        let mut value = value;
+        for index in indexes
+            .split(['[', ']'])
+            .filter(|s| !s.is_empty())
+            .filter_map(|s| s.parse::<usize>().ok())
+        {
+            match value.get_ref() {
+                DeValue::Array(items) if index < items.len() => {
+                    value = &items[index];
+                    found = Some(value.span());
+                }
+                _ => return found,
+            }
+        }
+        match value.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => return found,
+        }
+    }
+    found
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -1116,18 +1198,93 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("b.toml:3:1: cloudtrail: needs [log_key] and [log_buckets]"),
+            err.starts_with("b.toml:4:1: cloudtrail.enabled: needs [log_key] and [log_buckets]"),
             "{err}"
         );
-        let err = parse("[log_buckets]\nenabled = true\n")
+        let err = parse("# [log_buckets] in a comment\nlog_buckets.enabled = true\n")
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("log_buckets: needs [log_key] enabled"),
+            err.starts_with("b.toml:2:13: log_buckets.enabled: needs [log_key] enabled"),
             "{err}"
         );
         let ok = "[log_key]\nenabled = true\n[log_buckets]\nenabled = true\n[cloudtrail]\nenabled = true\n[config]\nenabled = true\n";
         assert!(parse(ok).is_ok());
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_key_they_are_about() {
+        let text = "[notifications]\nenabled = true\nemails = [\n  \"secops@corp.test\",\n  \"security@example.com\",\n]\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "b.toml:5:3: notifications.emails[1]: \"security@example.com\" is a placeholder"
+            ),
+            "{err}"
+        );
+        let text = "[log_key]\nenabled = true\n[log_buckets]\nenabled = true\n[notifications]\nenabled = true\nemails = [\"a@corp.test\"]\n[cloudtrail]\nenabled = true\ncloudwatch_logs = true\nroot_usage_alarm = true\n";
+        assert!(parse(text).is_ok());
+        let err = parse(&text.replace("cloudwatch_logs = true\n", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "b.toml:10:1: cloudtrail.root_usage_alarm: needs cloudwatch_logs = true"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_key_left_out_points_at_its_table() {
+        assert_eq!(key_span("a = 1\n[t]\nb = 2\n", "t.c"), Some(7..8));
+        assert_eq!(key_span("a = 1\n", "t.c"), None);
+        assert_eq!(key_span("[t]\nl = [1, 2]\n", "t.l[1]"), Some(12..13));
+    }
+
+    #[test]
+    fn log_retention_accepts_only_what_cloudwatch_logs_accepts() {
+        let base = "[cloudtrail]\nenabled = false\ncloudwatch_logs_retention_days = ";
+        for ok in [1, 400, 3653] {
+            let b = parse(&format!("{base}{ok}\n")).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(
+                b.cloudtrail.unwrap().cloudwatch_logs_retention_days.get(),
+                ok
+            );
+        }
+        for bad in [0, 2, 364, 366, 4000, -1] {
+            let err = parse(&format!("{base}{bad}\n")).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("b.toml:3:34: cloudtrail.cloudwatch_logs_retention_days: {bad} days is not a retention period CloudWatch Logs accepts: expected one of 1, 3, 5, 7, 14, 30,")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn lifecycle_expiry_must_come_after_the_transition() {
+        let base = "[log_key]\nenabled = true\n[log_buckets]\nenabled = true\n";
+        for (transition, expire) in [(365, 366), (0, 30), (30, 0), (0, 0)] {
+            let text = format!(
+                "{base}transition_to_glacier_ir_days = {transition}\nexpire_days = {expire}\n"
+            );
+            assert!(parse(&text).is_ok(), "{transition} {expire}");
+        }
+        for (transition, expire) in [(365, 365), (365, 90)] {
+            let text = format!(
+                "{base}transition_to_glacier_ir_days = {transition}\nexpire_days = {expire}\n"
+            );
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("b.toml:6:1: log_buckets.expire_days: {expire} must be later than transition_to_glacier_ir_days ({transition})")),
+                "{err}"
+            );
+        }
+        // Left out, the transition defaults to 365 days.
+        let err = parse(&format!("{base}expire_days = 180\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("log_buckets.expire_days: 180 must be later than transition_to_glacier_ir_days (365)"), "{err}");
     }
 
     #[test]

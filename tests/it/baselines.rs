@@ -78,7 +78,7 @@ fn cis_is_refused_until_filled_in_then_turns_the_root_alarm_on() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/cis.toml");
     let err = Baseline::load(&path).unwrap_err().to_string();
     assert!(
-        err.contains("notifications.emails: \"security@example.com\" is a placeholder"),
+        err.contains("notifications.emails[0]: \"security@example.com\" is a placeholder"),
         "{err}"
     );
     let filled = std::fs::read_to_string(&path)

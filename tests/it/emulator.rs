@@ -55,22 +55,42 @@ impl Emulator {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The `baseline` binary, pointed at this emulator with test credentials and nothing
-    /// from the developer's own AWS configuration.
+    /// The environment of a `baseline` run against this emulator: test credentials and
+    /// nothing from the developer's own AWS configuration.
+    fn env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            ("PATH", std::env::var_os("PATH").unwrap_or_default()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ENDPOINT_URL", self.url().into()),
+            ("AWS_CONFIG_FILE", "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("NO_COLOR", "1".into()),
+        ]
+    }
+
+    /// The `baseline` binary, pointed at this emulator.
     pub fn baseline(&self) -> Command {
         let mut cmd = Command::cargo_bin("baseline").expect("the binary is built");
-        cmd.current_dir(root())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", self.url())
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("NO_COLOR", "1");
+        cmd.current_dir(root()).env_clear().envs(self.env());
         cmd
+    }
+
+    /// The same, started in the background (to be killed part-way).
+    pub fn spawn(&self, args: &[&str], baseline: &Path) -> Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_baseline"))
+            .current_dir(root())
+            .env_clear()
+            .envs(self.env())
+            .args(args)
+            .arg("--baseline")
+            .arg(baseline)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts")
     }
 
     /// Runs the binary with `args` and `--baseline FILE`.
@@ -109,6 +129,18 @@ impl Emulator {
 
     pub fn clear_requests(&self) {
         self.http("DELETE", "/_baseline/requests", "");
+    }
+
+    /// Serves the `n`-th write request and then never answers it (see scripts/emulator.py);
+    /// `None` stops holding.
+    pub fn hold_write(&self, n: Option<usize>) {
+        let body = n.map_or_else(|| "{}".to_owned(), |n| format!("{{\"write\": {n}}}"));
+        self.http("POST", "/_baseline/hold", &body);
+    }
+
+    /// Whether the held write has been served and is being held.
+    pub fn holding(&self) -> bool {
+        self.http("GET", "/_baseline/hold", "")["held"] == Value::Bool(true)
     }
 
     /// Makes every request that matches one of `faults` fail (see scripts/emulator.py).

@@ -6,6 +6,8 @@ mod cli;
 mod emulator;
 mod examples;
 mod guardduty;
+mod interrupted;
 mod keep_in_place;
 mod races;
+mod strict_emulator;
 mod threat_detection;

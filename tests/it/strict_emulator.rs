@@ -1,0 +1,95 @@
+//! The test launcher refuses what real AWS refuses (scripts/emulator.py), so that a request
+//! only moto would accept fails a test. Each test sends the refused request and its
+//! accepted twin straight through the SDK.
+
+use crate::emulator::{Emulator, baseline_file, output};
+use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, Transition, TransitionStorageClass,
+};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_retention_outside_the_documented_values_is_refused() {
+    let emu = Emulator::start();
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&emu.sdk("us-east-1").await);
+    logs.create_log_group()
+        .log_group_name("g")
+        .send()
+        .await
+        .unwrap();
+    let put = |days| {
+        logs.put_retention_policy()
+            .log_group_name("g")
+            .retention_in_days(days)
+            .send()
+    };
+    put(400).await.unwrap();
+    let err = put(366).await.unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("InvalidParameterException")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lifecycle_rule_expiring_before_its_transition_is_refused() {
+    let emu = Emulator::start();
+    let s3 = emu.s3().await;
+    s3.create_bucket()
+        .bucket("strict-lifecycle")
+        .send()
+        .await
+        .unwrap();
+    let put = |expire: i32| {
+        let rule = LifecycleRule::builder()
+            .id("r")
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .transitions(
+                Transition::builder()
+                    .days(365)
+                    .storage_class(TransitionStorageClass::GlacierIr)
+                    .build(),
+            )
+            .expiration(LifecycleExpiration::builder().days(expire).build())
+            .build()
+            .unwrap();
+        s3.put_bucket_lifecycle_configuration()
+            .bucket("strict-lifecycle")
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .rules(rule)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    put(366).await.unwrap();
+    let err = put(365).await.unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("InvalidArgument")
+    );
+}
+
+#[test]
+fn values_aws_refuses_are_refused_at_load_with_their_position() {
+    let emu = Emulator::start();
+    for (text, expected) in [
+        (
+            "[log_key]\nenabled = true\n[log_buckets]\nenabled = true\ntransition_to_glacier_ir_days = 90\nexpire_days = 30\n",
+            ":6:1: log_buckets.expire_days: 30 must be later than transition_to_glacier_ir_days (90)",
+        ),
+        (
+            "[cloudtrail]\nenabled = false\ncloudwatch_logs_retention_days = 366\n",
+            ":3:34: cloudtrail.cloudwatch_logs_retention_days: 366 days is not a retention period CloudWatch Logs accepts",
+        ),
+    ] {
+        let f = baseline_file(text);
+        let out = emu.run(&["plan"], f.path());
+        let text = output(&out);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains(expected), "{text}");
+    }
+    assert!(emu.requests().is_empty());
+}
