@@ -1,5 +1,7 @@
 //! IAM Access Analyzer: an external-access analyzer (type ACCOUNT) in every target
-//! region, and optionally an unused-access one. Any active analyzer of the type is adopted.
+//! region, and optionally an unused-access one in the home region only (its findings are
+//! about IAM, which is global, and each one is billed per role and user analysed). Any
+//! active analyzer of the type is adopted.
 
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{AccessAnalyzerConfig, Baseline};
@@ -32,27 +34,37 @@ pub struct CreateAnalyzer {
     pub kind: &'static str,
 }
 
+/// The analyzers of one region, and whether it is the home region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub home: bool,
+    pub analyzers: Vec<Analyzer>,
+}
+
 impl Control for AccessAnalyzer {
     const NAME: &'static str = "access_analyzer";
     const SCOPE: Scope = Scope::Regional;
     type Desired = AccessAnalyzerConfig;
-    type Observed = Vec<Analyzer>;
+    type Observed = Observed;
     type Op = CreateAnalyzer;
 
     fn desired(baseline: &Baseline) -> Option<AccessAnalyzerConfig> {
         baseline.access_analyzer.clone().filter(|a| a.enabled)
     }
 
-    async fn observe(target: &Target, _: &AccessAnalyzerConfig) -> Result<Vec<Analyzer>, AwsError> {
-        observe_with(&target.access_analyzer()).await
+    async fn observe(target: &Target, _: &AccessAnalyzerConfig) -> Result<Observed, AwsError> {
+        Ok(Observed {
+            home: target.region == target.home_region,
+            analyzers: observe_with(&target.access_analyzer()).await?,
+        })
     }
 
     fn plan(
         desired: &AccessAnalyzerConfig,
-        observed: &Vec<Analyzer>,
+        observed: &Observed,
         region: &str,
     ) -> Vec<Proposal<CreateAnalyzer>> {
-        plan(desired, observed, region)
+        plan(desired, &observed.analyzers, region, observed.home)
     }
 
     async fn apply(target: &Target, op: &CreateAnalyzer) -> Result<Applied, AwsError> {
@@ -85,9 +97,12 @@ pub fn plan(
     desired: &AccessAnalyzerConfig,
     observed: &[Analyzer],
     region: &str,
+    home: bool,
 ) -> Vec<Proposal<CreateAnalyzer>> {
     let mut wanted = vec![("analyzer", EXTERNAL, desired.name.0.clone())];
-    if desired.unused_access {
+    // Unused-access findings cover IAM roles and users, which are global: one analyzer in
+    // the home region sees them all, and each further one would bill them again.
+    if desired.unused_access && home {
         wanted.push((
             "unused_access_analyzer",
             UNUSED,
@@ -171,7 +186,7 @@ mod tests {
 
     #[test]
     fn no_analyzer_is_created() {
-        let p = plan(&desired(false), &[], "eu-west-1");
+        let p = plan(&desired(false), &[], "eu-west-1", true);
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].address, "access_analyzer.analyzer[\"eu-west-1\"]");
         assert_eq!(
@@ -189,6 +204,7 @@ mod tests {
             &desired(false),
             &[analyzer("org-made", EXTERNAL, "ACTIVE")],
             "eu-west-1",
+            true,
         );
         assert_eq!(p[0].action, Action::NoOp);
         assert_eq!(
@@ -204,7 +220,7 @@ mod tests {
             analyzer("org", "ORGANIZATION", "ACTIVE"),
         ];
         assert_eq!(
-            plan(&desired(false), &live, "eu-west-1")[0].action,
+            plan(&desired(false), &live, "eu-west-1", true)[0].action,
             Action::Create
         );
     }
@@ -212,7 +228,7 @@ mod tests {
     #[test]
     fn unused_access_is_a_separate_toggle() {
         let live = [analyzer("baseline-external-access", EXTERNAL, "ACTIVE")];
-        let p = plan(&desired(true), &live, "eu-west-1");
+        let p = plan(&desired(true), &live, "eu-west-1", true);
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].action, Action::NoOp);
         assert!(p[0].reason.is_none());
@@ -222,6 +238,20 @@ mod tests {
                 name: "baseline-external-access-unused-access".into(),
                 kind: UNUSED
             })
+        );
+    }
+
+    #[test]
+    fn the_unused_access_analyzer_is_made_in_the_home_region_only() {
+        let p = plan(&desired(true), &[], "eu-west-1", false);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].address, "access_analyzer.analyzer[\"eu-west-1\"]");
+        // One that exists elsewhere is left alone: the plan does not propose to remove it.
+        let live = [analyzer("team-unused", UNUSED, "ACTIVE")];
+        assert!(
+            plan(&desired(true), &live, "eu-west-1", false)
+                .iter()
+                .all(|p| !p.address.contains("unused"))
         );
     }
 
@@ -252,7 +282,7 @@ mod tests {
         let client = mock_client!(aws_sdk_accessanalyzer, RuleMode::MatchAny, [&list, &create]);
         let observed = observe_with(&client).await.unwrap();
         assert_eq!(observed, vec![analyzer("org-made", EXTERNAL, "ACTIVE")]);
-        let proposals = plan(&desired(false), &observed, "eu-west-1");
+        let proposals = plan(&desired(false), &observed, "eu-west-1", true);
         assert!(proposals.iter().all(|p| p.op.is_none()));
         assert_eq!((list.num_calls(), create.num_calls()), (1, 0));
     }

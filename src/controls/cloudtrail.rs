@@ -88,7 +88,9 @@ pub enum Op {
         name: String,
         /// UpdateTrail is needed (multi-region, global events, validation or KMS).
         settings: bool,
-        key_alias: String,
+        /// The log key to encrypt with, only when the trail has no key: a trail that
+        /// already has one keeps it, as the plan shows (UpdateTrail sends no `KmsKeyId`).
+        key_alias: Option<String>,
         cloudwatch: Option<(String, String)>,
         event_selectors: bool,
         start_logging: bool,
@@ -315,7 +317,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
                 .op(Op::Update {
                     name: t.name.clone(),
                     settings,
-                    key_alias: desired.key_alias.clone(),
+                    key_alias: t.kms_key.is_none().then(|| desired.key_alias.clone()),
                     cloudwatch,
                     event_selectors: !t.all_management_events,
                     start_logging: !t.logging,
@@ -380,7 +382,10 @@ pub async fn apply_with(
             start_logging,
         } => {
             if *settings {
-                let key = log_key::resolve_arn(kms, key_alias).await?;
+                let key = match key_alias {
+                    Some(alias) => Some(log_key::resolve_arn(kms, alias).await?),
+                    None => None,
+                };
                 with_role_retry(|| {
                     client
                         .update_trail()
@@ -388,7 +393,7 @@ pub async fn apply_with(
                         .is_multi_region_trail(true)
                         .include_global_service_events(true)
                         .enable_log_file_validation(true)
-                        .kms_key_id(&key)
+                        .set_kms_key_id(key.clone())
                         .set_cloud_watch_logs_log_group_arn(
                             cloudwatch.as_ref().map(|c| c.0.clone()),
                         )
@@ -537,13 +542,34 @@ mod tests {
             Some(Op::Update {
                 name: "baseline-trail".into(),
                 settings: true,
-                key_alias: "alias/baseline-logs".into(),
+                key_alias: Some("alias/baseline-logs".into()),
                 cloudwatch: None,
                 event_selectors: true,
                 start_logging: true
             })
         );
         assert_eq!(p.before.unwrap()["logging"], false);
+    }
+
+    #[test]
+    fn correcting_a_trail_with_its_own_key_keeps_the_key() {
+        let ours = Trail {
+            multi_region: false,
+            ..good("baseline-trail")
+        };
+        let p = plan(&desired(), &observed(vec![ours]));
+        assert_eq!(
+            p.after.unwrap()["kms_key"],
+            "arn:aws:kms:us-east-1:123456789012:key/k"
+        );
+        assert!(matches!(
+            p.op,
+            Some(Op::Update {
+                settings: true,
+                key_alias: None,
+                ..
+            })
+        ));
     }
 
     #[test]

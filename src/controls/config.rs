@@ -1,5 +1,6 @@
 //! AWS Config in every target region: a recorder of every supported resource type (global
-//! types, such as IAM, only in the home region), a delivery channel to the Config log
+//! types, such as IAM, in one region: the home region, or the first target region that can
+//! record them when the home region was launched after February 2022), a delivery channel to the Config log
 //! bucket, recording on; and the Config service-linked role. AWS allows one recorder and
 //! one delivery channel per region: existing ones are adopted whatever their names, and
 //! only what falls short is changed.
@@ -50,8 +51,59 @@ pub struct Channel {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observed {
     pub account: Account,
+    /// Where the global IAM resource types are recorded (see [`global_region`]).
+    pub global_region: Option<String>,
     pub recorder: Option<Recorder>,
     pub channel: Option<Channel>,
+}
+
+/// The regions where AWS Config was available before February 2022: only these can record
+/// the global IAM resource types (AWS::IAM::User, Group, Role, Policy). "These resource
+/// types cannot be recorded in Regions supported by AWS Config after February 2022"
+/// (AWS Config developer guide, Recording AWS resources, Global resources). Every region
+/// launched since (Hyderabad, Melbourne, Spain, Zurich, Tel Aviv, UAE, Calgary, Malaysia,
+/// Thailand, Mexico, Taipei, ...) is outside this list, and so is any region yet to come.
+pub const GLOBAL_IAM_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-north-1",
+    "me-south-1",
+    "sa-east-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+];
+
+/// The one region whose recorder records the global IAM types: the home region when it can,
+/// else the first target region that can (us-east-1 first, if targeted), else none.
+pub fn global_region(home_region: &str, regions: &[String]) -> Option<String> {
+    let can = |r: &str| GLOBAL_IAM_REGIONS.contains(&r);
+    if can(home_region) {
+        return Some(home_region.to_owned());
+    }
+    regions
+        .iter()
+        .find(|r| r.as_str() == "us-east-1")
+        .or_else(|| regions.iter().find(|r| can(r)))
+        .cloned()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +134,9 @@ impl Control for Config {
     }
 
     async fn observe(target: &Target, _: &Desired) -> Result<Observed, AwsError> {
-        observe_with(&target.config(), Account::of(target)).await
+        let mut observed = observe_with(&target.config(), Account::of(target)).await?;
+        observed.global_region = global_region(&target.home_region, &target.regions);
+        Ok(observed)
     }
 
     fn plan(desired: &Desired, observed: &Observed, region: &str) -> Vec<Proposal<Op>> {
@@ -136,6 +190,7 @@ pub async fn observe_with(
         raw: c.clone(),
     });
     Ok(Observed {
+        global_region: global_region(&account.home_region, &[]),
         account,
         recorder,
         channel,
@@ -157,10 +212,23 @@ fn group(all_supported: bool, include_global: bool) -> RecordingGroup {
 }
 
 pub fn plan(desired: &Desired, observed: &Observed, region: &str) -> Vec<Proposal<Op>> {
-    let home = region == observed.account.home_region;
+    let home = Some(region) == observed.global_region.as_deref();
     let mut out = Vec::new();
+    // Why global types are recorded here rather than in the home region, or nowhere.
+    let global_note = if home && region != observed.account.home_region {
+        Some(format!(
+            "global IAM resource types are recorded here: the home region {} was launched after February 2022 and AWS Config cannot record them there",
+            observed.account.home_region
+        ))
+    } else if observed.global_region.is_none() && region == observed.account.home_region {
+        Some(format!(
+            "global IAM resource types are not recorded: AWS Config cannot record them in {region} (launched after February 2022) and no target region can; add us-east-1 (or another region older than February 2022) to `regions`"
+        ))
+    } else {
+        None
+    };
 
-    // The recorder: every supported type; global types in the home region.
+    // The recorder: every supported type; global types in one region.
     let address = format!("config.recorder[\"{region}\"]");
     let view = |all: bool, global: bool, role: &str| json!({ "all_supported": all, "include_global_resource_types": global, "role": role });
     let recorder_name = match &observed.recorder {
@@ -171,13 +239,15 @@ pub fn plan(desired: &Desired, observed: &Observed, region: &str) -> Vec<Proposa
                 .role_arn(&role)
                 .recording_group(group(true, home))
                 .build();
-            out.push(
-                Proposal::new(address, Action::Create)
-                    .after(
-                        json!({ "name": DEFAULT_NAME, "all_supported": true, "include_global_resource_types": home, "role": role }),
-                    )
-                    .op(Op::PutRecorder(Box::new(recorder))),
-            );
+            let mut p = Proposal::new(address, Action::Create)
+                .after(
+                    json!({ "name": DEFAULT_NAME, "all_supported": true, "include_global_resource_types": home, "role": role }),
+                )
+                .op(Op::PutRecorder(Box::new(recorder)));
+            if let Some(note) = &global_note {
+                p = p.reason(note.clone());
+            }
+            out.push(p);
             DEFAULT_NAME.to_owned()
         }
         Some(r) => {
@@ -196,6 +266,8 @@ pub fn plan(desired: &Desired, observed: &Observed, region: &str) -> Vec<Proposa
                 ));
                 if r.name != DEFAULT_NAME {
                     p = p.reason(format!("adopted the existing recorder {:?}", r.name));
+                } else if let Some(note) = &global_note {
+                    p = p.reason(note.clone());
                 }
                 out.push(p);
             } else {
@@ -205,12 +277,14 @@ pub fn plan(desired: &Desired, observed: &Observed, region: &str) -> Vec<Proposa
                     .recording_group(group(true, global))
                     .set_recording_mode(r.raw.recording_mode().cloned())
                     .build();
-                out.push(
-                    Proposal::new(address, Action::Update)
-                        .before(view(r.all_supported, r.include_global, &r.role_arn))
-                        .after(view(true, global, &role))
-                        .op(Op::PutRecorder(Box::new(recorder))),
-                );
+                let mut p = Proposal::new(address, Action::Update)
+                    .before(view(r.all_supported, r.include_global, &r.role_arn))
+                    .after(view(true, global, &role))
+                    .op(Op::PutRecorder(Box::new(recorder)));
+                if let Some(note) = &global_note {
+                    p = p.reason(note.clone());
+                }
+                out.push(p);
             }
             r.name.clone()
         }
@@ -433,6 +507,7 @@ mod tests {
     fn a_fresh_region_gets_recorder_then_channel_then_recording() {
         let observed = Observed {
             account: account(),
+            global_region: Some("us-east-1".into()),
             recorder: None,
             channel: None,
         };
@@ -474,9 +549,71 @@ mod tests {
     }
 
     #[test]
+    fn global_types_go_to_an_older_region_when_the_home_region_cannot_record_them() {
+        let regions: Vec<String> = ["eu-central-2", "eu-west-1", "us-east-1"]
+            .map(String::from)
+            .into();
+        assert_eq!(
+            global_region("eu-west-1", &regions).as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            global_region("eu-central-2", &regions).as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(
+            global_region("eu-central-2", &regions[..2]).as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(global_region("eu-central-2", &regions[..1]), None);
+
+        let zurich = Observed {
+            account: Account::example("eu-central-2"),
+            global_region: global_region("eu-central-2", &regions),
+            recorder: None,
+            channel: None,
+        };
+        let global = |p: &[Proposal<Op>]| match &p[0].op {
+            Some(Op::PutRecorder(r)) => {
+                r.recording_group().unwrap().include_global_resource_types()
+            }
+            _ => panic!("{:?}", p[0]),
+        };
+        let home = plan(&desired(), &zurich, "eu-central-2");
+        assert!(!global(&home));
+        let there = plan(&desired(), &zurich, "us-east-1");
+        assert!(global(&there));
+        assert!(
+            there[0]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("the home region eu-central-2 was launched after February 2022"),
+            "{:?}",
+            there[0]
+        );
+        // No target region can: the home region's plan says so.
+        let alone = Observed {
+            global_region: None,
+            ..zurich
+        };
+        let p = plan(&desired(), &alone, "eu-central-2");
+        assert!(!global(&p));
+        assert!(
+            p[0].reason
+                .as_deref()
+                .unwrap()
+                .contains("global IAM resource types are not recorded"),
+            "{:?}",
+            p[0]
+        );
+    }
+
+    #[test]
     fn an_existing_recorder_is_adopted_and_only_corrected() {
         let observed = Observed {
             account: account(),
+            global_region: Some("us-east-1".into()),
             recorder: Some(recorder("my-recorder", false, true, true)),
             channel: Some(Channel {
                 name: "my-channel".into(),
@@ -510,6 +647,7 @@ mod tests {
     fn a_less_frequent_channel_is_tightened_and_a_stopped_recorder_started() {
         let observed = Observed {
             account: account(),
+            global_region: Some("us-east-1".into()),
             recorder: Some(recorder("default", true, false, false)),
             channel: Some(Channel {
                 name: "default".into(),

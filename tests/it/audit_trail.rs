@@ -431,6 +431,55 @@ async fn existing_trail_recorder_and_bucket_statements_are_adopted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn correcting_our_trail_keeps_the_key_it_has() {
+    let emu = Emulator::start();
+    let s3c = emu.s3().await;
+    s3c.create_bucket()
+        .bucket("team-trail-logs")
+        .send()
+        .await
+        .unwrap();
+    let key = kms(&emu).await.create_key().send().await.unwrap();
+    let team_key = key.key_metadata().unwrap().arn().unwrap().to_owned();
+    let ct = cloudtrail(&emu, "us-east-1").await;
+    // Our trail's name, the team's key, but single-region: the plan corrects the scope only.
+    ct.create_trail()
+        .name("baseline-trail")
+        .s3_bucket_name("team-trail-logs")
+        .is_multi_region_trail(false)
+        .include_global_service_events(true)
+        .enable_log_file_validation(true)
+        .kms_key_id(&team_key)
+        .send()
+        .await
+        .unwrap();
+    let f = baseline_file(BASELINE);
+    let plan = emu.run(&["plan"], f.path());
+    let text = output(&plan);
+    assert!(
+        text.contains("~ cloudtrail.trail[\"baseline-trail\"]"),
+        "{text}"
+    );
+    let apply = emu.run(&["apply", "--auto-approve"], f.path());
+    assert_eq!(apply.status.code(), Some(0), "{}", output(&apply));
+    let trail = ct
+        .get_trail()
+        .name("baseline-trail")
+        .send()
+        .await
+        .unwrap()
+        .trail
+        .unwrap();
+    assert_eq!(trail.is_multi_region_trail(), Some(true));
+    assert_eq!(
+        trail.kms_key_id(),
+        Some(team_key.as_str()),
+        "apply re-keyed the trail although the plan kept its key"
+    );
+    emu.assert_converged(f.path());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_apply_interrupted_at_the_trail_completes_without_duplicates() {
     let emu = Emulator::start();
     emu.inject_faults(json!([{
