@@ -24,7 +24,8 @@ It also corrects two places where moto 5.2.5 differs from real AWS (../shared/EM
     it), so that two runs at once are tested against the real behaviour.
 It refuses, as real AWS does, requests moto accepts:
   - CloudWatch Logs PutRetentionPolicy with a day count outside the documented list;
-  - an S3 lifecycle rule whose expiration is not later than its transition.
+  - an S3 lifecycle rule whose expiration is not later than its transition;
+  - EC2 DeleteVpc while an egress-only internet gateway is attached (DependencyViolation).
 
 It binds 127.0.0.1 only, on the given port (0: a free one), and prints
 "listening on PORT" once it accepts connections.
@@ -46,6 +47,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+import moto.ec2.exceptions
+import moto.ec2.models.vpcs
 import moto.guardduty.models
 import moto.iam.models
 import moto.logs.exceptions
@@ -156,6 +159,23 @@ def _put_ordered_bucket_lifecycle(self, bucket_name, rules):
 
 
 moto.s3.models.S3Backend.put_bucket_lifecycle = _put_ordered_bucket_lifecycle
+
+# EC2 DeleteVpc: real EC2 refuses while anything is attached, an egress-only internet
+# gateway included (DependencyViolation 400); moto checks subnets, VPN gateways and route
+# tables only.
+_delete_vpc = moto.ec2.models.vpcs.VPCBackend.delete_vpc
+
+
+def _delete_vpc_without_egress_gateways(self, vpc_id):
+    for gw in list(getattr(self, "egress_only_internet_gateways", {}).values()):
+        if gw.vpc_id == vpc_id and gw.state == "attached":
+            raise moto.ec2.exceptions.DependencyViolationError(
+                f"The vpc '{vpc_id}' has dependencies and cannot be deleted."
+            )
+    return _delete_vpc(self, vpc_id)
+
+
+moto.ec2.models.vpcs.VPCBackend.delete_vpc = _delete_vpc_without_egress_gateways
 
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 

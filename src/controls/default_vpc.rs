@@ -37,12 +37,15 @@ pub struct Usage {
     pub vpn_gateways: usize,
     pub transit_gateway_attachments: usize,
     pub vpc_endpoints: usize,
+    /// An egress-only internet gateway is never made with a default VPC: someone added it
+    /// for IPv6 egress, so the VPC is in use (and `DeleteVpc` would fail while it exists).
+    pub egress_only_internet_gateways: usize,
 }
 
 impl Usage {
     /// "2 network interfaces, 1 security group", or None when unused.
     pub fn describe(&self) -> Option<String> {
-        let items: [(usize, &str, &str); 8] = [
+        let items: [(usize, &str, &str); 9] = [
             (
                 self.network_interfaces,
                 "network interface",
@@ -75,6 +78,11 @@ impl Usage {
                 "transit gateway attachments",
             ),
             (self.vpc_endpoints, "VPC endpoint", "VPC endpoints"),
+            (
+                self.egress_only_internet_gateways,
+                "egress-only internet gateway",
+                "egress-only internet gateways",
+            ),
         ];
         let parts: Vec<String> = items
             .iter()
@@ -240,8 +248,23 @@ pub async fn observe_region(
             other => other,
         }
     };
-    let (vpcs, peerings, vpn_gateways, tgw_attachments) =
-        tokio::try_join!(vpcs, peerings, vpn_gateways, tgw_attachments)?;
+    // DescribeEgressOnlyInternetGateways filters by tag only: list them, match attachments.
+    let egress_gateways = async {
+        ec2.describe_egress_only_internet_gateways()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(aws_err("ec2:DescribeEgressOnlyInternetGateways"))
+    };
+    let (vpcs, peerings, vpn_gateways, tgw_attachments, egress_gateways) = tokio::try_join!(
+        vpcs,
+        peerings,
+        vpn_gateways,
+        tgw_attachments,
+        egress_gateways
+    )?;
 
     let mut out = Vec::new();
     for vpc in vpcs.vpcs() {
@@ -280,7 +303,18 @@ pub async fn observe_region(
             .iter()
             .filter(|a| a.resource_id() == Some(id) && a.state().is_none_or(|s| live(s.as_str())))
             .count();
+        let egress_only_internet_gateways = egress_gateways
+            .iter()
+            .filter(|g| {
+                g.attachments().iter().any(|a| {
+                    a.vpc_id() == Some(id)
+                        && a.state()
+                            .is_none_or(|s| live(s.as_str()) && s.as_str() != "detached")
+                })
+            })
+            .count();
         let mut vpc_state = observe_vpc(ec2, id).await?;
+        vpc_state.usage.egress_only_internet_gateways = egress_only_internet_gateways;
         vpc_state.cidr = vpc.cidr_block().unwrap_or_default().to_owned();
         vpc_state.usage.peering_connections = peering_connections;
         vpc_state.usage.vpn_gateways = vpn_gateways;
@@ -483,10 +517,11 @@ mod tests {
             vpn_gateways: 1,
             transit_gateway_attachments: 1,
             vpc_endpoints: 2,
+            egress_only_internet_gateways: 1,
         };
         let text = usage.describe().unwrap();
-        assert_eq!(text.matches(", ").count(), 7, "{text}");
-        assert!(text.ends_with("2 VPC endpoints"));
+        assert_eq!(text.matches(", ").count(), 8, "{text}");
+        assert!(text.ends_with("2 VPC endpoints, 1 egress-only internet gateway"));
         assert_eq!(Usage::default().describe(), None);
     }
 }

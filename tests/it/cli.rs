@@ -194,6 +194,47 @@ async fn a_stricter_live_password_policy_is_kept_and_the_plan_says_so() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_default_vpc_with_an_egress_only_gateway_is_kept_and_reported() {
+    let emu = Emulator::start();
+    let ec2 = emu.ec2("eu-west-1").await;
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("is-default")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let vpc_id = vpcs.vpcs()[0].vpc_id().unwrap().to_owned();
+    ec2.create_egress_only_internet_gateway()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+
+    let file = two_regions("");
+    let plan = emu.run(&["plan"], file.path());
+    let text = stdout(&plan);
+    assert!(
+        text.contains(&format!(
+            "# ec2.default_vpc[\"eu-west-1\"] kept: {vpc_id} is in use: 1 egress-only internet gateway"
+        )),
+        "{text}"
+    );
+    let apply = emu.run(&["apply", "--auto-approve"], file.path());
+    assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
+    let after = ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
+    assert_eq!(
+        after.vpcs().len(),
+        1,
+        "the VPC with IPv6 egress was deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_default_vpc_with_a_network_interface_is_kept_and_reported() {
     let emu = Emulator::start();
     let ec2 = emu.ec2("eu-west-1").await;

@@ -72,6 +72,37 @@ async fn a_lifecycle_rule_expiring_before_its_transition_is_refused() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vpc_with_an_egress_only_gateway_cannot_be_deleted() {
+    let emu = Emulator::start();
+    let ec2 = emu.ec2("eu-west-1").await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+    let gw = ec2
+        .create_egress_only_internet_gateway()
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let err = ec2.delete_vpc().vpc_id(&vpc).send().await.unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("DependencyViolation")
+    );
+    let gw = gw.egress_only_internet_gateway().unwrap();
+    ec2.delete_egress_only_internet_gateway()
+        .egress_only_internet_gateway_id(gw.egress_only_internet_gateway_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_vpc().vpc_id(&vpc).send().await.unwrap();
+}
+
 #[test]
 fn values_aws_refuses_are_refused_at_load_with_their_position() {
     let emu = Emulator::start();
