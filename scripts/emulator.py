@@ -9,7 +9,8 @@ The layer adds what the tests and the benchmark need and moto lacks:
     the request's SigV4 credential scope; a missing key matches anything);
   - a request log: GET /_baseline/requests lists every AWS request seen
     ({"method", "service", "region", "action", "path"}); DELETE empties it.
-    A fault may also name an "action" (for example "CreateTrail") to fail only that call.
+    A fault may also name an "action" (for example "CreateTrail") to fail only that call,
+    and a "method" and "path" (for REST calls such as S3's: {"method": "HEAD", "path": "/b"}).
   - a hold, to kill a client at a chosen instant: POST /_baseline/hold {"write": N} serves
     the N-th write request (anything but a read) and then never answers it; GET
     /_baseline/hold says {"writes": count, "held": bool}; POST {} releases nothing but stops
@@ -239,6 +240,8 @@ class Layer:
                 f.get("region", region) == region
                 and f.get("service", service) == service
                 and f.get("action", action) == action
+                and f.get("method", record["method"]) == record["method"]
+                and f.get("path", path) == path
             ):
                 return self.fail(start_response, f, service)
         if is_write(record):

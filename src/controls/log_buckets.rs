@@ -186,6 +186,19 @@ pub fn wanted(desired: &Desired, account: &Account) -> Vec<Wanted> {
     out
 }
 
+/// Whether `name` is in this account's bucket list (ListBuckets lists the caller's account's
+/// buckets only); None when the list cannot be read.
+async fn owns_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Option<bool> {
+    let mut pages = s3.list_buckets().prefix(name).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.ok()?;
+        if page.buckets().iter().any(|b| b.name() == Some(name)) {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
 pub async fn observe_bucket(
     s3: &aws_sdk_s3::Client,
     name: &str,
@@ -217,13 +230,22 @@ pub async fn observe_bucket(
                 ..Bucket::default()
             });
         }
+        // S3 answers 403 both for another account's bucket (ExpectedBucketOwner does not
+        // match) and for our own bucket when this identity lacks s3:ListBucket (a read-only
+        // plan role). A second probe tells them apart: the account's own bucket list.
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => {
-            return Err(AwsError::refused(
-                "s3:HeadBucket",
-                format!(
-                    "the bucket {name} exists but does not belong to this account (or this identity may not read it): choose another name in [log_buckets]"
+            let message = match owns_bucket(s3, name).await {
+                Some(true) => format!(
+                    "the bucket {name} is this account's, but this identity may not read it (s3:HeadBucket answered 403): allow s3:ListBucket and the s3:Get* reads on it (see `baseline permissions`)"
                 ),
-            ));
+                Some(false) => format!(
+                    "the bucket {name} belongs to another account: choose another name in [log_buckets]"
+                ),
+                None => format!(
+                    "the bucket {name} exists but is either another account's or not readable by this identity (s3:HeadBucket answered 403, and s3:ListAllMyBuckets is denied, so the two cannot be told apart): allow s3:ListAllMyBuckets, or choose another name in [log_buckets]"
+                ),
+            };
+            return Err(AwsError::refused("s3:HeadBucket", message));
         }
         Err(e) => return Err(aws_err("s3:HeadBucket")(e)),
     }

@@ -649,3 +649,54 @@ async fn cloudwatch_logs_delivery_gets_a_group_a_role_and_the_trail_settings() {
     );
     emu.assert_converged(f.path());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_403_on_head_bucket_says_whether_the_bucket_is_ours_or_another_accounts() {
+    let emu = Emulator::start();
+    let s3c = emu.s3().await;
+    // Ours, but this identity may not HeadBucket it (a read-only role without s3:ListBucket).
+    s3c.create_bucket()
+        .bucket(TRAIL_BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let f = baseline_file(BASELINE);
+    let forbid = |bucket: &str| {
+        json!({"service": "s3", "method": "HEAD", "path": format!("/{bucket}/"),
+               "code": "Forbidden", "status": 403})
+    };
+    emu.inject_faults(json!([forbid(TRAIL_BUCKET)]));
+    let plan = emu.run(&["plan"], f.path());
+    let text = output(&plan);
+    assert_ne!(plan.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "the bucket {TRAIL_BUCKET} is this account's, but this identity may not read it"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("belongs to another account"), "{text}");
+
+    // Not in our bucket list: another account's.
+    emu.inject_faults(json!([forbid(CONFIG_BUCKET)]));
+    let plan = emu.run(&["plan"], f.path());
+    let text = output(&plan);
+    assert!(
+        text.contains(&format!(
+            "the bucket {CONFIG_BUCKET} belongs to another account"
+        )),
+        "{text}"
+    );
+
+    // The bucket list denied as well: the message says it cannot tell.
+    emu.inject_faults(json!([
+        forbid(CONFIG_BUCKET),
+        {"service": "s3", "method": "GET", "path": "/", "code": "AccessDenied", "status": 403}
+    ]));
+    let plan = emu.run(&["plan"], f.path());
+    let text = output(&plan);
+    assert!(
+        text.contains("cannot be told apart") && text.contains("s3:ListAllMyBuckets"),
+        "{text}"
+    );
+}
