@@ -26,7 +26,12 @@ It also corrects two places where moto 5.2.5 differs from real AWS (../shared/EM
 It refuses, as real AWS does, requests moto accepts:
   - CloudWatch Logs PutRetentionPolicy with a day count outside the documented list;
   - an S3 lifecycle rule whose expiration is not later than its transition;
-  - EC2 DeleteVpc while an egress-only internet gateway is attached (DependencyViolation).
+  - EC2 DeleteVpc while an egress-only internet gateway is attached (DependencyViolation);
+  - EventBridge PutTargets to an encrypted SNS topic whose key policy does not let
+    events.amazonaws.com use the key unconditioned (real AWS accepts it and drops every
+    event; the launcher answers ValidationException so that a test sees it);
+  - KMS CreateKey with a key policy that fails the lockout safety check (it does not let
+    the account call PutKeyPolicy): MalformedPolicyDocumentException.
 
 It binds 127.0.0.1 only, on the given port (0: a free one), and prints
 "listening on PORT" once it accepts connections.
@@ -50,14 +55,18 @@ from werkzeug.serving import make_server
 
 import moto.ec2.exceptions
 import moto.ec2.models.vpcs
+import moto.events.exceptions
+import moto.events.models
 import moto.guardduty.models
 import moto.iam.models
+import moto.kms.models
 import moto.logs.exceptions
 import moto.logs.models
 import moto.s3.exceptions
 from moto.core.exceptions import JsonRESTError
 import moto.s3.models
 import moto.s3.responses
+import moto.sns.models
 
 
 def _get_bucket_versioning(self):
@@ -177,6 +186,96 @@ def _delete_vpc_without_egress_gateways(self, vpc_id):
 
 
 moto.ec2.models.vpcs.VPCBackend.delete_vpc = _delete_vpc_without_egress_gateways
+
+# EventBridge to an encrypted SNS topic: real EventBridge accepts the target and then
+# drops every event (FailedInvocations) unless the topic's KMS key policy lets
+# events.amazonaws.com use the key, and the SNS developer guide says aws:SourceAccount and
+# aws:SourceArn conditions are not supported on that grant. moto delivers nothing, so the
+# defect would go unseen: the launcher refuses such a PutTargets instead, so a test fails.
+_put_targets = moto.events.models.EventsBackend.put_targets
+EVENTS = "events.amazonaws.com"
+
+
+def _grants_events_the_key(policy):
+    doc = json.loads(policy) if isinstance(policy, str) else policy
+    needed = {"kms:generatedatakey", "kms:decrypt"}
+    for stmt in _as_list(doc.get("Statement")):
+        principal = stmt.get("Principal")
+        services = _as_list(principal.get("Service")) if isinstance(principal, dict) else []
+        if stmt.get("Effect") != "Allow" or EVENTS not in services:
+            continue
+        keys = {k.lower() for cond in (stmt.get("Condition") or {}).values() for k in cond}
+        if keys & {"aws:sourceaccount", "aws:sourcearn"}:
+            continue
+        for action in _as_list(stmt.get("Action")):
+            a = action.lower()
+            if a in ("kms:*", "*"):
+                needed.clear()
+            needed.discard(a.rstrip("*"))
+    return not needed
+
+
+def _put_deliverable_targets(self, name, event_bus_arn, targets):
+    for target in targets:
+        arn = target["Arn"]
+        if ":sns:" not in arn:
+            continue
+        _, _, _, region, account, _ = arn.split(":", 5)
+        try:
+            topic = moto.sns.models.sns_backends[account][region].get_topic(arn)
+        except Exception:
+            continue
+        key_id = getattr(topic, "kms_master_key_id", "")
+        if not key_id:
+            continue
+        kms = moto.kms.models.kms_backends[account][region]
+        try:
+            policy = kms.get_key_policy(kms.any_id_to_key_id(key_id))
+        except Exception:
+            continue
+        if not _grants_events_the_key(policy):
+            raise moto.events.exceptions.ValidationException(
+                f"(emulator) EventBridge cannot publish to {arn}: the policy of its KMS key "
+                f"{key_id} does not let {EVENTS} use the key without aws:SourceAccount or "
+                "aws:SourceArn conditions. Real AWS accepts this target and drops every event."
+            )
+    return _put_targets(self, name, event_bus_arn, targets)
+
+
+moto.events.models.EventsBackend.put_targets = _put_deliverable_targets
+
+# KMS CreateKey runs the key-policy lockout safety check: the policy must let the caller
+# (here: the account, through a statement for its root or "*") call PutKeyPolicy later,
+# or KMS answers MalformedPolicyDocumentException. moto accepts any policy.
+_create_key = moto.kms.models.KmsBackend.create_key
+
+
+def _lets_account_put_policy(policy, account_id):
+    doc = json.loads(policy)
+    for stmt in _as_list(doc.get("Statement")):
+        if stmt.get("Effect") != "Allow" or stmt.get("Condition"):
+            continue
+        principal = stmt.get("Principal")
+        aws = principal if principal == "*" else (principal or {}).get("AWS") if isinstance(principal, dict) else None
+        names = set(_as_list(aws))
+        if not names & {"*", account_id, f"arn:aws:iam::{account_id}:root"}:
+            continue
+        actions = {a.lower() for a in _as_list(stmt.get("Action"))}
+        if actions & {"kms:*", "*", "kms:putkeypolicy"}:
+            return True
+    return False
+
+
+def _create_key_with_lockout_check(self, policy, *args, **kwargs):
+    if policy and not _lets_account_put_policy(policy, self.account_id):
+        raise JsonRESTError(
+            "MalformedPolicyDocumentException",
+            "The new key policy will not allow you to update the key policy in the future.",
+        )
+    return _create_key(self, policy, *args, **kwargs)
+
+
+moto.kms.models.KmsBackend.create_key = _create_key_with_lockout_check
 
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 

@@ -5,11 +5,14 @@
 
 use super::{Applied, Control, Proposal, Scope, Target, policy};
 use crate::baseline::{Baseline, KmsAlias};
-use crate::error::{AwsError, aws_err};
+use crate::error::{AwsError, aws_err, tolerate};
 use crate::plan::Action;
 use serde_json::{Value, json};
 
 pub struct LogKey;
+
+/// The `baseline-key` tag of the log key.
+pub const WHICH_LOG: &str = "log";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
@@ -53,13 +56,26 @@ impl Account {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The tag every key we create carries, and the tag that says which of our keys it is.
+pub const MANAGED_BY: (&str, &str) = ("managed-by", "baseline");
+pub const WHICH_KEY: &str = "baseline-key";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Key {
     pub id: String,
     pub arn: String,
     pub state: String,
     pub rotation: bool,
     pub policy: Option<Value>,
+    /// It carries `managed-by = baseline` (the shipped IAM policy lets baseline change
+    /// only such keys).
+    pub tagged: bool,
+    /// Found by its tags, with no alias: an apply was stopped between `CreateKey` and
+    /// `CreateAlias`. It is adopted (given the alias) instead of making a second key.
+    pub orphan: bool,
+    /// Other enabled keys tagged as this one and without an alias (earlier interrupted
+    /// applies), left alone and named in the plan.
+    pub spares: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +88,17 @@ pub struct Observed {
 pub enum Op {
     Create {
         alias: String,
+        /// The `baseline-key` tag: which of our keys this is.
+        which: String,
         policy: String,
         description: String,
+    },
+    /// Give an orphan key of ours its alias (and rotation and policy, when they lack).
+    Adopt {
+        key_id: String,
+        alias: String,
+        enable_rotation: bool,
+        policy: Option<String>,
     },
     Update {
         key_id: String,
@@ -101,7 +126,7 @@ impl Control for LogKey {
     async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsError> {
         Ok(Observed {
             account: Account::of(target),
-            key: observe_key(&target.kms(), &desired.alias.0).await?,
+            key: observe_key(&target.kms(), &desired.alias.0, WHICH_LOG).await?,
         })
     }
 
@@ -114,13 +139,16 @@ impl Control for LogKey {
     }
 }
 
-/// The key behind an alias, with its rotation and policy; None when the alias is free.
+/// The key behind an alias, with its rotation, policy and tags. When the alias is free: an
+/// enabled key of ours tagged `baseline-key = which` that has no alias (left by an apply
+/// stopped between `CreateKey` and `CreateAlias`), marked `orphan`; else None.
 pub async fn observe_key(
     client: &aws_sdk_kms::Client,
     alias: &str,
+    which: &str,
 ) -> Result<Option<Key>, AwsError> {
     let Some((id, arn, state)) = describe(client, alias).await? else {
-        return Ok(None);
+        return find_orphan(client, which).await;
     };
     if state != "Enabled" {
         return Err(AwsError::refused(
@@ -130,26 +158,150 @@ pub async fn observe_key(
             ),
         ));
     }
-    let (rotation, key_policy) = tokio::join!(
+    read_key(client, id, arn, state).await
+}
+
+/// Rotation, policy and tags of a key.
+async fn read_key(
+    client: &aws_sdk_kms::Client,
+    id: String,
+    arn: String,
+    state: String,
+) -> Result<Option<Key>, AwsError> {
+    let (rotation, key_policy, tags) = tokio::join!(
         client.get_key_rotation_status().key_id(&id).send(),
         client
             .get_key_policy()
             .key_id(&id)
             .policy_name("default")
-            .send()
+            .send(),
+        tags(client, &id)
     );
     let rotation = rotation
         .map_err(aws_err("kms:GetKeyRotationStatus"))?
         .key_rotation_enabled();
     let key_policy = key_policy.map_err(aws_err("kms:GetKeyPolicy"))?;
+    let tags = tags?;
     Ok(Some(Key {
         id,
         arn,
         state,
         rotation,
         policy: policy::parse(key_policy.policy()),
+        tagged: tags.get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1),
+        ..Key::default()
     }))
 }
+
+/// A key's tags (all pages).
+async fn tags(
+    client: &aws_sdk_kms::Client,
+    id: &str,
+) -> Result<std::collections::BTreeMap<String, String>, AwsError> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = client
+            .list_resource_tags()
+            .key_id(id)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(aws_err("kms:ListResourceTags"))?;
+        for t in page.tags() {
+            out.insert(t.tag_key().to_owned(), t.tag_value().to_owned());
+        }
+        match page.next_marker() {
+            Some(m) if page.truncated() => marker = Some(m.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Our enabled key tagged `baseline-key = which` that no alias points to, oldest first;
+/// the others are its spares. Only keys without any alias are read (AWS managed keys
+/// always have one), so a usual account costs one `ListAliases`, one `ListKeys` and a
+/// `ListResourceTags` per unaliased key.
+async fn find_orphan(client: &aws_sdk_kms::Client, which: &str) -> Result<Option<Key>, AwsError> {
+    use futures::{StreamExt, TryStreamExt};
+    let aliases: Vec<_> = client
+        .list_aliases()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(aws_err("kms:ListAliases"))?;
+    let aliased: std::collections::HashSet<&str> =
+        aliases.iter().filter_map(|a| a.target_key_id()).collect();
+    let keys: Vec<_> = client
+        .list_keys()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(aws_err("kms:ListKeys"))?;
+    let unaliased: Vec<String> = keys
+        .iter()
+        .filter_map(|k| k.key_id())
+        .filter(|id| !aliased.contains(id))
+        .map(str::to_owned)
+        .collect();
+    let ours: Vec<String> = futures::stream::iter(unaliased)
+        .map(|id| async move {
+            // A key whose policy does not let this identity read its tags is not one we
+            // made (ours let the account administer them).
+            match tolerate(tags(client, &id).await, NOT_READABLE)? {
+                Some(tags)
+                    if tags.get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1)
+                        && tags.get(WHICH_KEY).map(String::as_str) == Some(which) =>
+                {
+                    Ok::<_, AwsError>(Some(id))
+                }
+                _ => Ok(None),
+            }
+        })
+        .buffer_unordered(8)
+        .try_filter_map(|id| async move { Ok(id) })
+        .try_collect()
+        .await?;
+    let mut enabled = Vec::new();
+    for id in ours {
+        let meta = client
+            .describe_key()
+            .key_id(&id)
+            .send()
+            .await
+            .map_err(aws_err("kms:DescribeKey"))?;
+        let Some(meta) = meta.key_metadata() else {
+            continue;
+        };
+        let customer = meta.key_manager() == Some(&aws_sdk_kms::types::KeyManagerType::Customer);
+        if customer && meta.key_state() == Some(&aws_sdk_kms::types::KeyState::Enabled) {
+            let created = meta.creation_date().map(|d| (d.secs(), d.subsec_nanos()));
+            enabled.push((created, id, meta.arn().unwrap_or_default().to_owned()));
+        }
+    }
+    enabled.sort();
+    let mut enabled = enabled.into_iter();
+    let Some((_, id, arn)) = enabled.next() else {
+        return Ok(None);
+    };
+    let key = read_key(client, id, arn, "Enabled".into()).await?;
+    Ok(key.map(|k| Key {
+        orphan: true,
+        spares: enabled.map(|(_, _, arn)| arn).collect(),
+        ..k
+    }))
+}
+
+/// Codes that mean "this key's tags are not ours to read".
+const NOT_READABLE: &[&str] = &[
+    "AccessDeniedException",
+    "NotFoundException",
+    "KMSInvalidStateException",
+];
 
 /// The key id, ARN and state behind an alias; None when the alias does not exist.
 pub async fn describe(
@@ -239,16 +391,19 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
     key_proposal(
         format!("kms.log_key[{:?}]", desired.alias.0),
         &desired.alias.0,
+        WHICH_LOG,
         &statements(&observed.account, &desired.trail_name),
         observed.key.as_ref(),
         "baseline: encrypts the CloudTrail and AWS Config logs",
     )
 }
 
-/// A customer key behind `alias` with rotation on and `ours` merged into its policy.
+/// A customer key behind `alias` with rotation on and `ours` merged into its policy. An
+/// orphan key of ours (`which`, no alias) is adopted rather than a second one made.
 pub fn key_proposal(
     address: String,
     alias: &str,
+    which: &str,
     ours: &[Value],
     key: Option<&Key>,
     description: &str,
@@ -259,12 +414,40 @@ pub fn key_proposal(
             .after(json!({ "alias": alias, "rotation": true, "policy": doc }))
             .op(Op::Create {
                 alias: alias.to_owned(),
+                which: which.to_owned(),
                 policy: doc.to_string(),
                 description: description.to_owned(),
             });
     };
     let merged = policy::merge_by_sid(key.policy.as_ref(), ours);
     let policy_changes = key.policy.as_ref() != Some(&merged);
+    if key.orphan {
+        let mut reason = format!(
+            "adopt {}: an enabled key tagged {}={}, {WHICH_KEY}={which} with no alias, left by an apply stopped between CreateKey and CreateAlias; it gets {alias} instead of a second key being made",
+            key.arn, MANAGED_BY.0, MANAGED_BY.1
+        );
+        if !key.spares.is_empty() {
+            reason.push_str(&format!(
+                "; {} other such key(s) are left as they are (not deleted, they may be in use): {}",
+                key.spares.len(),
+                key.spares.join(", ")
+            ));
+        }
+        let mut after = json!({ "key": key.arn, "alias": alias, "rotation": true });
+        if policy_changes {
+            after["policy"] = merged.clone();
+        }
+        return Proposal::new(address, Action::Update)
+            .before(json!({ "key": key.arn, "alias": null, "rotation": key.rotation }))
+            .after(after)
+            .reason(reason)
+            .op(Op::Adopt {
+                key_id: key.id.clone(),
+                alias: alias.to_owned(),
+                enable_rotation: !key.rotation,
+                policy: policy_changes.then(|| merged.to_string()),
+            });
+    }
     if key.rotation && !policy_changes {
         return Proposal::new(address, Action::NoOp)
             .before(json!({ "key": key.arn, "rotation": true }));
@@ -275,34 +458,144 @@ pub fn key_proposal(
         before["policy"] = key.policy.clone().unwrap_or(Value::Null);
         after["policy"] = merged.clone();
     }
-    Proposal::new(address, Action::Update)
+    let mut proposal = Proposal::new(address, Action::Update)
         .before(before)
         .after(after)
         .op(Op::Update {
             key_id: key.id.clone(),
             enable_rotation: !key.rotation,
             policy: policy_changes.then(|| merged.to_string()),
-        })
+        });
+    if !key.tagged {
+        proposal = proposal.reason(format!(
+            "this key was not made by baseline (no {}={} tag): the shipped IAM policy lets baseline change only keys it made, so tag the key or give the role kms:PutKeyPolicy and kms:EnableKeyRotation on it",
+            MANAGED_BY.0, MANAGED_BY.1
+        ));
+    }
+    proposal
+}
+
+/// Retries a call that KMS may refuse for a few minutes after `CreateKey`: tags take up
+/// to five minutes to count in KMS authorization (KMS developer guide, "Use tags to
+/// control access to KMS keys"), and the shipped IAM policy allows the calls that follow
+/// `CreateKey` by the key's `managed-by` tag. Other errors are returned at once.
+async fn while_tags_propagate<T, F, Fut>(
+    operation: &'static str,
+    mut call: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    const WAITS: [u64; 12] = [1, 2, 4, 8, 15, 30, 30, 30, 45, 45, 45, 45];
+    for wait in WAITS {
+        match call().await {
+            Err(e) if e.code() == Some("AccessDeniedException") => {
+                tracing::info!(
+                    "{operation}: access denied on a key made seconds ago; its tags can take up to five minutes to count in KMS authorization, retrying in {wait}s"
+                );
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+            }
+            other => return other,
+        }
+    }
+    call().await
+}
+
+fn tag(key: &str, value: &str) -> Result<aws_sdk_kms::types::Tag, AwsError> {
+    aws_sdk_kms::types::Tag::builder()
+        .tag_key(key)
+        .tag_value(value)
+        .build()
+        .map_err(|e| AwsError::invalid_response("kms:CreateKey", e.to_string()))
+}
+
+/// `CreateAlias`; `Ok(false)` when another run gave the alias to its key first.
+async fn create_alias(
+    client: &aws_sdk_kms::Client,
+    alias: &str,
+    key_id: &str,
+    fresh: bool,
+) -> Result<bool, AwsError> {
+    let call = || async {
+        match client
+            .create_alias()
+            .alias_name(alias)
+            .target_key_id(key_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_already_exists_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws_err("kms:CreateAlias")(e)),
+        }
+    };
+    if fresh {
+        while_tags_propagate("kms:CreateAlias", call).await
+    } else {
+        call().await
+    }
+}
+
+async fn enable_rotation(
+    client: &aws_sdk_kms::Client,
+    key_id: &str,
+    fresh: bool,
+) -> Result<(), AwsError> {
+    let call = || async {
+        client
+            .enable_key_rotation()
+            .key_id(key_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(aws_err("kms:EnableKeyRotation"))
+    };
+    if fresh {
+        while_tags_propagate("kms:EnableKeyRotation", call).await
+    } else {
+        call().await
+    }
+}
+
+async fn put_policy(
+    client: &aws_sdk_kms::Client,
+    key_id: &str,
+    policy: &str,
+) -> Result<(), AwsError> {
+    client
+        .put_key_policy()
+        .key_id(key_id)
+        .policy_name("default")
+        .policy(policy)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(aws_err("kms:PutKeyPolicy"))
 }
 
 pub async fn apply_with(client: &aws_sdk_kms::Client, op: &Op) -> Result<Applied, AwsError> {
     match op {
         Op::Create {
             alias,
+            which,
             policy,
             description,
         } => {
+            // Tagged at creation, so that an apply stopped before CreateAlias leaves a key
+            // the next run finds and adopts (and so that the IAM policy can scope the
+            // writes that follow to keys baseline made).
             let created = client
                 .create_key()
                 .description(description)
                 .policy(policy)
-                .tags(
-                    aws_sdk_kms::types::Tag::builder()
-                        .tag_key("managed-by")
-                        .tag_value("baseline")
-                        .build()
-                        .map_err(|e| AwsError::invalid_response("kms:CreateKey", e.to_string()))?,
-                )
+                .tags(tag(MANAGED_BY.0, MANAGED_BY.1)?)
+                .tags(tag(WHICH_KEY, which)?)
                 .send()
                 .await
                 .map_err(aws_err("kms:CreateKey"))?;
@@ -310,60 +603,48 @@ pub async fn apply_with(client: &aws_sdk_kms::Client, op: &Op) -> Result<Applied
                 .key_metadata()
                 .map(|m| m.key_id().to_owned())
                 .ok_or_else(|| AwsError::invalid_response("kms:CreateKey", "no key id"))?;
-            match client
-                .create_alias()
-                .alias_name(alias)
-                .target_key_id(&key_id)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_already_exists_exception()) =>
-                {
-                    // Another run created the key first: ours is not needed.
-                    client
-                        .schedule_key_deletion()
-                        .key_id(&key_id)
-                        .pending_window_in_days(7)
-                        .send()
-                        .await
-                        .map_err(aws_err("kms:ScheduleKeyDeletion"))?;
-                    return Ok(Applied::AlreadyDone);
-                }
-                Err(e) => return Err(aws_err("kms:CreateAlias")(e)),
+            if !create_alias(client, alias, &key_id, true).await? {
+                // Another run created the key first: ours is not needed.
+                client
+                    .schedule_key_deletion()
+                    .key_id(&key_id)
+                    .pending_window_in_days(7)
+                    .send()
+                    .await
+                    .map_err(aws_err("kms:ScheduleKeyDeletion"))?;
+                return Ok(Applied::AlreadyDone);
             }
-            client
-                .enable_key_rotation()
-                .key_id(&key_id)
-                .send()
-                .await
-                .map_err(aws_err("kms:EnableKeyRotation"))?;
+            enable_rotation(client, &key_id, true).await?;
+            Ok(Applied::Done)
+        }
+        Op::Adopt {
+            key_id,
+            alias,
+            enable_rotation: rotate,
+            policy,
+        } => {
+            if let Some(policy) = policy {
+                put_policy(client, key_id, policy).await?;
+            }
+            if *rotate {
+                enable_rotation(client, key_id, false).await?;
+            }
+            if !create_alias(client, alias, key_id, false).await? {
+                // Another run gave the alias to a key meanwhile; this one stays a spare.
+                return Ok(Applied::AlreadyDone);
+            }
             Ok(Applied::Done)
         }
         Op::Update {
             key_id,
-            enable_rotation,
+            enable_rotation: rotate,
             policy,
         } => {
             if let Some(policy) = policy {
-                client
-                    .put_key_policy()
-                    .key_id(key_id)
-                    .policy_name("default")
-                    .policy(policy)
-                    .send()
-                    .await
-                    .map_err(aws_err("kms:PutKeyPolicy"))?;
+                put_policy(client, key_id, policy).await?;
             }
-            if *enable_rotation {
-                client
-                    .enable_key_rotation()
-                    .key_id(key_id)
-                    .send()
-                    .await
-                    .map_err(aws_err("kms:EnableKeyRotation"))?;
+            if *rotate {
+                enable_rotation(client, key_id, false).await?;
             }
             Ok(Applied::Done)
         }
@@ -428,6 +709,7 @@ mod tests {
             state: "Enabled".into(),
             rotation: false,
             policy: Some(json!({"Version": "2012-10-17", "Statement": [theirs.clone()]})),
+            ..Key::default()
         };
         let observed = Observed {
             account: account(),
@@ -459,5 +741,139 @@ mod tests {
         };
         let p = plan(&desired(), &done);
         assert_eq!((p.action, p.op), (Action::NoOp, None));
+    }
+
+    #[test]
+    fn an_orphan_key_of_ours_is_adopted_with_the_alias_not_made_again() {
+        let ours = statements(&account(), "baseline-trail");
+        let orphan = Key {
+            id: "k-orphan".into(),
+            arn: "arn:aws:kms:us-east-1:123456789012:key/k-orphan".into(),
+            state: "Enabled".into(),
+            rotation: false,
+            policy: Some(policy::merge_by_sid(None, &ours)),
+            tagged: true,
+            orphan: true,
+            spares: vec!["arn:aws:kms:us-east-1:123456789012:key/k-spare".into()],
+        };
+        let p = plan(
+            &desired(),
+            &Observed {
+                account: account(),
+                key: Some(orphan),
+            },
+        );
+        assert_eq!(p.action, Action::Update);
+        assert_eq!(
+            p.op,
+            Some(Op::Adopt {
+                key_id: "k-orphan".into(),
+                alias: "alias/baseline-logs".into(),
+                enable_rotation: true,
+                policy: None,
+            })
+        );
+        let reason = p.reason.unwrap();
+        assert!(
+            reason.contains("adopt arn:aws:kms:us-east-1:123456789012:key/k-orphan"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("interrupted")
+                || reason.contains("stopped between CreateKey and CreateAlias"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("k-spare") && reason.contains("not deleted"),
+            "{reason}"
+        );
+        assert_eq!(p.after.unwrap()["alias"], "alias/baseline-logs");
+    }
+
+    #[test]
+    fn a_key_we_did_not_make_is_corrected_with_a_word_on_the_iam_policy() {
+        let key = Key {
+            id: "k-theirs".into(),
+            arn: "arn:aws:kms:us-east-1:123456789012:key/k-theirs".into(),
+            state: "Enabled".into(),
+            rotation: false,
+            policy: Some(policy::merge_by_sid(
+                None,
+                &statements(&account(), "baseline-trail"),
+            )),
+            ..Key::default()
+        };
+        let p = plan(
+            &desired(),
+            &Observed {
+                account: account(),
+                key: Some(key),
+            },
+        );
+        assert_eq!(p.action, Action::Update);
+        assert!(p.reason.unwrap().contains("not made by baseline"));
+    }
+
+    // The calls that follow CreateKey are retried while KMS still refuses them (tags take
+    // up to five minutes to count in authorization); the key is made once, tagged.
+    #[tokio::test]
+    async fn a_new_key_is_tagged_and_its_alias_retried_while_tags_propagate() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let create = mock!(aws_sdk_kms::Client::create_key)
+            .match_requests(|r| {
+                let tags: Vec<(&str, &str)> = r
+                    .tags()
+                    .iter()
+                    .map(|t| (t.tag_key(), t.tag_value()))
+                    .collect();
+                tags == [("managed-by", "baseline"), ("baseline-key", "log")]
+            })
+            .then_output(|| {
+                aws_sdk_kms::operation::create_key::CreateKeyOutput::builder()
+                    .key_metadata(
+                        aws_sdk_kms::types::KeyMetadata::builder()
+                            .key_id("k-new")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            });
+        let denied = mock!(aws_sdk_kms::Client::create_alias).then_error(|| {
+            aws_sdk_kms::operation::create_alias::CreateAliasError::generic(
+                aws_sdk_kms::error::ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .message("not authorized")
+                    .build(),
+            )
+        });
+        let alias = mock!(aws_sdk_kms::Client::create_alias)
+            .match_requests(|r| r.target_key_id() == Some("k-new"))
+            .then_output(|| {
+                aws_sdk_kms::operation::create_alias::CreateAliasOutput::builder().build()
+            });
+        let rotate = mock!(aws_sdk_kms::Client::enable_key_rotation).then_output(|| {
+            aws_sdk_kms::operation::enable_key_rotation::EnableKeyRotationOutput::builder().build()
+        });
+        let kms = mock_client!(
+            aws_sdk_kms,
+            RuleMode::Sequential,
+            [&create, &denied, &alias, &rotate]
+        );
+        let op = Op::Create {
+            alias: "alias/baseline-logs".into(),
+            which: "log".into(),
+            policy: "{}".into(),
+            description: "d".into(),
+        };
+        assert_eq!(apply_with(&kms, &op).await.unwrap(), Applied::Done);
+        assert_eq!(
+            (
+                create.num_calls(),
+                denied.num_calls(),
+                alias.num_calls(),
+                rotate.num_calls()
+            ),
+            (1, 1, 1, 1)
+        );
     }
 }

@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 pub struct Notifications;
 
 pub const KEY_ALIAS: &str = "alias/baseline-notifications";
+/// The key's `baseline-key` tag.
+const WHICH_KEY: &str = "notifications";
 pub const FORWARDER_ROLE: &str = "baseline-events-forwarder";
 const FORWARDER_POLICY: &str = "put-events-on-the-home-bus";
 pub const FORWARD_RULE: &str = "baseline-findings-to-home-region";
@@ -150,7 +152,12 @@ fn forwarder_role_arn(account: &Account) -> String {
 }
 
 /// The key policy: the account administers; EventBridge and CloudWatch alarms may use the
-/// key to publish to the encrypted topic, for this account only.
+/// key to publish to the encrypted topic. CloudWatch's grant is for this account only; the
+/// EventBridge grant carries no condition, because the Amazon SNS developer guide (key
+/// management, compatibility with event sources from AWS services) says `aws:SourceAccount`
+/// and `aws:SourceArn` are not supported there: with one, every rule invocation fails
+/// (`FailedInvocations`) and no alert arrives. The topic policy still limits who may
+/// publish through EventBridge to this account's rules.
 pub fn key_statements(account: &Account) -> Vec<Value> {
     let use_key = |sid: &str, service: &str| {
         json!({
@@ -158,10 +165,11 @@ pub fn key_statements(account: &Account) -> Vec<Value> {
             "Effect": "Allow",
             "Principal": { "Service": service },
             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-            "Condition": { "StringEquals": { "aws:SourceAccount": account.id } }
+            "Resource": "*"
         })
     };
+    let mut cloudwatch = use_key("BaselineCloudWatchUsesKey", "cloudwatch.amazonaws.com");
+    cloudwatch["Condition"] = json!({ "StringEquals": { "aws:SourceAccount": account.id } });
     vec![
         json!({
             "Sid": "BaselineAccountAdministers",
@@ -171,7 +179,7 @@ pub fn key_statements(account: &Account) -> Vec<Value> {
             "Resource": "*"
         }),
         use_key("BaselineEventBridgeUsesKey", "events.amazonaws.com"),
-        use_key("BaselineCloudWatchUsesKey", "cloudwatch.amazonaws.com"),
+        cloudwatch,
     ]
 }
 
@@ -545,7 +553,7 @@ async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsErro
     let arn = topic_arn(&account, &desired.config.topic.0);
     let rules = home_rules(&desired.config, &account);
 
-    let key = log_key::observe_key(&kms, KEY_ALIAS);
+    let key = log_key::observe_key(&kms, KEY_ALIAS, WHICH_KEY);
     let topic = async {
         match sns.get_topic_attributes().topic_arn(&arn).send().await {
             Ok(out) => {
@@ -654,6 +662,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
         log_key::key_proposal(
             format!("kms.notifications_key[{KEY_ALIAS:?}]"),
             KEY_ALIAS,
+            WHICH_KEY,
             &key_statements(account),
             observed.key.as_ref(),
             "baseline: encrypts the security alerts topic",
@@ -1007,6 +1016,51 @@ mod tests {
     }
 
     #[test]
+    fn eventbridge_may_use_the_key_without_conditions_and_an_old_grant_is_corrected() {
+        let ours = key_statements(&account());
+        let events = ours
+            .iter()
+            .find(|s| s["Sid"] == "BaselineEventBridgeUsesKey")
+            .unwrap();
+        assert_eq!(events["Principal"]["Service"], "events.amazonaws.com");
+        assert!(events.get("Condition").is_none(), "{events}");
+        let cloudwatch = ours
+            .iter()
+            .find(|s| s["Sid"] == "BaselineCloudWatchUsesKey")
+            .unwrap();
+        assert_eq!(
+            cloudwatch["Condition"]["StringEquals"]["aws:SourceAccount"],
+            "123456789012"
+        );
+
+        // A key made by an earlier version: the EventBridge grant has the condition.
+        let mut old = ours.clone();
+        old[1]["Condition"] = json!({ "StringEquals": { "aws:SourceAccount": "123456789012" } });
+        let observed = Observed {
+            key: Some(Key {
+                id: "k-1".into(),
+                arn: "arn:aws:kms:us-east-1:123456789012:key/k-1".into(),
+                state: "Enabled".into(),
+                rotation: true,
+                policy: Some(json!({ "Version": policy::VERSION, "Statement": old })),
+                tagged: true,
+                ..Key::default()
+            }),
+            ..fresh()
+        };
+        let p = plan(&Desired { config: config() }, &observed);
+        assert_eq!(p[0].action, Action::Update);
+        let Some(Op::Key(log_key::Op::Update {
+            policy: Some(doc), ..
+        })) = &p[0].op
+        else {
+            panic!("{:?}", p[0].op)
+        };
+        let doc: Value = serde_json::from_str(doc).unwrap();
+        assert!(doc["Statement"][1].get("Condition").is_none(), "{doc}");
+    }
+
+    #[test]
     fn a_fresh_account_gets_key_topic_subscription_role_and_rules_in_order() {
         let p = plan(&Desired { config: config() }, &fresh());
         let addresses: Vec<&str> = p.iter().map(|p| p.address.as_str()).collect();
@@ -1065,6 +1119,8 @@ mod tests {
                 state: "Enabled".into(),
                 rotation: true,
                 policy: Some(key_doc),
+                tagged: true,
+                ..Key::default()
             }),
             key_ids: vec![
                 "k".into(),

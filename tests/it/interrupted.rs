@@ -79,7 +79,6 @@ async fn assert_nothing_duplicated(emu: &Emulator, at: usize) {
 }
 
 #[test]
-#[ignore = "issue 9 point 6: an orphan key is not adopted yet"]
 fn an_apply_killed_at_any_instant_converges_on_the_next_run() {
     let file = demo();
     let writes = {

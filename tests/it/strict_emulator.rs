@@ -124,3 +124,109 @@ fn values_aws_refuses_are_refused_at_load_with_their_position() {
     }
     assert!(emu.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_policy_that_locks_the_account_out_is_refused() {
+    let emu = Emulator::start();
+    let kms = aws_sdk_kms::Client::new(&emu.sdk("us-east-1").await);
+    let policy = |principal: &str| {
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{ "Sid": "S", "Effect": "Allow", "Principal": { "AWS": principal },
+                            "Action": "kms:*", "Resource": "*" }]
+        })
+        .to_string()
+    };
+    let err = kms
+        .create_key()
+        .policy(policy("arn:aws:iam::999999999999:root"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("MalformedPolicyDocumentException")
+    );
+    kms.create_key()
+        .policy(policy("arn:aws:iam::123456789012:root"))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eventbridge_cannot_target_a_topic_whose_key_grant_has_a_source_condition() {
+    let emu = Emulator::start();
+    let sdk = emu.sdk("us-east-1").await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let policy = |condition: Option<serde_json::Value>| {
+        let mut grant = serde_json::json!({
+            "Sid": "E", "Effect": "Allow", "Principal": { "Service": "events.amazonaws.com" },
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"
+        });
+        if let Some(c) = condition {
+            grant["Condition"] = c;
+        }
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                { "Sid": "A", "Effect": "Allow", "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
+                  "Action": "kms:*", "Resource": "*" },
+                grant
+            ]
+        })
+        .to_string()
+    };
+    let key = kms
+        .create_key()
+        .policy(policy(Some(serde_json::json!({
+            "StringEquals": { "aws:SourceAccount": "123456789012" }
+        }))))
+        .send()
+        .await
+        .unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let topic = sns
+        .create_topic()
+        .name("strict-alerts")
+        .attributes("KmsMasterKeyId", &key_id)
+        .send()
+        .await
+        .unwrap();
+    let topic_arn = topic.topic_arn().unwrap().to_owned();
+    events
+        .put_rule()
+        .name("r")
+        .event_pattern(r#"{"source":["aws.guardduty"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let put = || {
+        events
+            .put_targets()
+            .rule("r")
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("t")
+                    .arn(&topic_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    let err = put().await.unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("ValidationException")
+    );
+    kms.put_key_policy()
+        .key_id(&key_id)
+        .policy_name("default")
+        .policy(policy(None))
+        .send()
+        .await
+        .unwrap();
+    put().await.unwrap();
+}
