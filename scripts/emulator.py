@@ -31,7 +31,11 @@ It refuses, as real AWS does, requests moto accepts:
     events.amazonaws.com use the key unconditioned (real AWS accepts it and drops every
     event; the launcher answers ValidationException so that a test sees it);
   - KMS CreateKey with a key policy that fails the lockout safety check (it does not let
-    the account call PutKeyPolicy): MalformedPolicyDocumentException.
+    the account call PutKeyPolicy): MalformedPolicyDocumentException;
+  - GuardDuty CreateDetector/UpdateDetector naming both EKS_RUNTIME_MONITORING and
+    RUNTIME_MONITORING, or a feature the region does not offer (BadRequestException); and
+    it reports features as GuardDuty does (every offered feature, EKS_RUNTIME_MONITORING
+    included) and changes only the features a request names.
 
 It binds 127.0.0.1 only, on the given port (0: a free one), and prints
 "listening on PORT" once it accepts connections.
@@ -124,6 +128,96 @@ def _create_one_detector(self, *args, **kwargs):
 
 
 moto.guardduty.models.GuardDutyBackend.create_detector = _create_one_detector
+
+# GuardDuty features as real GuardDuty has them: GetDetector lists every feature the region
+# offers (EKS_RUNTIME_MONITORING beside RUNTIME_MONITORING), UpdateDetector changes only
+# the features it names (moto replaces the whole list), a request naming both
+# EKS_RUNTIME_MONITORING and RUNTIME_MONITORING is refused, and so is a feature the region
+# does not offer (POST /_baseline/guardduty-unavailable {"region": [features]} sets them).
+GD_FEATURES = ["CLOUD_TRAIL", "DNS_LOGS", "FLOW_LOGS", "S3_DATA_EVENTS", "EKS_AUDIT_LOGS",
+               "EBS_MALWARE_PROTECTION", "RDS_LOGIN_EVENTS", "EKS_RUNTIME_MONITORING",
+               "LAMBDA_NETWORK_LOGS", "RUNTIME_MONITORING"]
+GD_ALWAYS_ON = {"CLOUD_TRAIL", "DNS_LOGS", "FLOW_LOGS"}
+GD_UNAVAILABLE = {}
+
+
+def _gd_check(region, features):
+    names = [f.get("name") for f in features or []]
+    if "EKS_RUNTIME_MONITORING" in names and "RUNTIME_MONITORING" in names:
+        raise JsonRESTError(
+            "BadRequestException",
+            "The request is rejected because a given detector feature cannot be specified "
+            "together with another: EKS_RUNTIME_MONITORING and RUNTIME_MONITORING.",
+        )
+    for name in names:
+        if name in GD_UNAVAILABLE.get(region, ()):
+            raise JsonRESTError(
+                "BadRequestException",
+                f"The request is rejected because the feature {name} is not supported in this region.",
+            )
+
+
+def _gd_merge(old, new):
+    merged = {f["name"]: dict(f) for f in old or []}
+    for f in new or []:
+        cur = merged.setdefault(f["name"], {"name": f["name"]})
+        if "status" in f:
+            cur["status"] = f["status"]
+        if f.get("additionalConfiguration"):
+            extra = {a["name"]: dict(a) for a in cur.get("additionalConfiguration", [])}
+            for a in f["additionalConfiguration"]:
+                extra[a["name"]] = dict(a)
+            cur["additionalConfiguration"] = list(extra.values())
+    return list(merged.values())
+
+
+_gd_create = moto.guardduty.models.GuardDutyBackend.create_detector
+
+
+def _gd_create_detector(self, enable, finding_publishing_frequency, data_sources, tags, features):
+    _gd_check(self.region_name, features)
+    detector_id = _gd_create(self, enable, finding_publishing_frequency, data_sources, tags,
+                             _gd_merge([], features))
+    self.detectors[detector_id].baseline_region = self.region_name
+    return detector_id
+
+
+moto.guardduty.models.GuardDutyBackend.create_detector = _gd_create_detector
+_gd_update = moto.guardduty.models.Detector.update
+
+
+def _gd_region(detector):
+    # moto's Detector does not keep its region; the create wrapper stores it.
+    return getattr(detector, "baseline_region", None)
+
+
+def _gd_update_detector(self, enable, finding_publishing_frequency, data_sources, features):
+    _gd_check(_gd_region(self), features)
+    merged = None if features is None else _gd_merge(self.features, features)
+    return _gd_update(self, enable, finding_publishing_frequency, data_sources, merged)
+
+
+moto.guardduty.models.Detector.update = _gd_update_detector
+_gd_to_json = moto.guardduty.models.Detector.to_json
+
+
+def _gd_detector_json(self):
+    data = _gd_to_json(self)
+    stored = {f["name"]: f for f in self.features or []}
+    listed = []
+    for name in GD_FEATURES:
+        if name in GD_UNAVAILABLE.get(_gd_region(self), ()):
+            continue
+        f = dict(stored.get(name) or {"name": name})
+        if name == "EKS_RUNTIME_MONITORING" and name not in stored:
+            f["status"] = (stored.get("RUNTIME_MONITORING") or {}).get("status", "DISABLED")
+        f.setdefault("status", "ENABLED" if name in GD_ALWAYS_ON else "DISABLED")
+        listed.append(f)
+    data["features"] = listed
+    return data
+
+
+moto.guardduty.models.Detector.to_json = _gd_detector_json
 
 # --- Requests real AWS refuses and moto accepts (../shared/EMULATOR.md) ---------------
 
@@ -392,6 +486,12 @@ class Layer:
             with self.lock:
                 self.faults = json.loads(raw or b"[]")
             payload = self.faults
+        elif path == "/_baseline/guardduty-unavailable" and method == "POST":
+            raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            with self.lock:
+                GD_UNAVAILABLE.clear()
+                GD_UNAVAILABLE.update({r: set(f) for r, f in json.loads(raw or b"{}").items()})
+            payload = {r: sorted(f) for r, f in GD_UNAVAILABLE.items()}
         elif path == "/_baseline/requests" and method == "GET":
             with self.lock:
                 payload = list(self.requests)

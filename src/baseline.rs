@@ -657,6 +657,78 @@ pub struct GuardDutyConfig {
     pub finding_publishing_frequency: Option<FindingFrequency>,
     #[serde(default)]
     pub features: GuardDutyFeatures,
+    /// Protection plans to turn off where they are on: the only way to turn one off
+    /// (a feature `false` or left out keeps the live state). Shown in the plan as removals.
+    #[serde(default)]
+    pub disable: Vec<GuardDutyFeature>,
+    /// Agent management sent with RUNTIME_MONITORING when it is turned on (without it,
+    /// Runtime Monitoring covers nothing). Each `true` by default.
+    #[serde(default)]
+    pub runtime_monitoring_agents: RuntimeMonitoringAgents,
+}
+
+/// A GuardDuty protection plan, as named in `[guardduty.features]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardDutyFeature {
+    S3DataEvents,
+    EksAuditLogs,
+    EbsMalwareProtection,
+    RdsLoginEvents,
+    LambdaNetworkLogs,
+    RuntimeMonitoring,
+}
+
+impl GuardDutyFeature {
+    pub fn api_name(self) -> &'static str {
+        match self {
+            GuardDutyFeature::S3DataEvents => "S3_DATA_EVENTS",
+            GuardDutyFeature::EksAuditLogs => "EKS_AUDIT_LOGS",
+            GuardDutyFeature::EbsMalwareProtection => "EBS_MALWARE_PROTECTION",
+            GuardDutyFeature::RdsLoginEvents => "RDS_LOGIN_EVENTS",
+            GuardDutyFeature::LambdaNetworkLogs => "LAMBDA_NETWORK_LOGS",
+            GuardDutyFeature::RuntimeMonitoring => "RUNTIME_MONITORING",
+        }
+    }
+}
+
+/// RUNTIME_MONITORING's additional configuration: which agents GuardDuty manages.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeMonitoringAgents {
+    #[serde(default = "yes")]
+    pub eks_addon_management: bool,
+    #[serde(default = "yes")]
+    pub ecs_fargate_agent_management: bool,
+    #[serde(default = "yes")]
+    pub ec2_agent_management: bool,
+}
+
+impl Default for RuntimeMonitoringAgents {
+    fn default() -> Self {
+        RuntimeMonitoringAgents {
+            eks_addon_management: true,
+            ecs_fargate_agent_management: true,
+            ec2_agent_management: true,
+        }
+    }
+}
+
+impl RuntimeMonitoringAgents {
+    /// The additional-configuration names to turn on.
+    pub fn wanted(&self) -> Vec<&'static str> {
+        [
+            ("EKS_ADDON_MANAGEMENT", self.eks_addon_management),
+            (
+                "ECS_FARGATE_AGENT_MANAGEMENT",
+                self.ecs_fargate_agent_management,
+            ),
+            ("EC2_AGENT_MANAGEMENT", self.ec2_agent_management),
+        ]
+        .into_iter()
+        .filter_map(|(n, on)| on.then_some(n))
+        .collect()
+    }
 }
 
 /// How often GuardDuty publishes updated findings; a more frequent live value is kept.
@@ -684,7 +756,8 @@ impl FindingFrequency {
     }
 }
 
-/// GuardDuty protection plans. Left out: the live state stays; only `false` disables.
+/// GuardDuty protection plans: `true` turns one on; `false` or left out means "not
+/// required" and keeps the live state (turning one off is `[guardduty] disable`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuardDutyFeatures {
@@ -813,6 +886,21 @@ impl Baseline {
 
     /// Values that are each valid but that AWS refuses together.
     fn value_error(&self) -> Option<(String, String)> {
+        if let Some(g) = self.guardduty.as_ref().filter(|g| g.enabled) {
+            let on = g.features.by_api_name();
+            if let Some((i, f)) = g.disable.iter().enumerate().find(|(_, f)| {
+                on.iter()
+                    .any(|(name, want)| *name == f.api_name() && *want == Some(true))
+            }) {
+                return Some((
+                    format!("guardduty.disable[{i}]"),
+                    format!(
+                        "{} is both required (guardduty.features) and listed to disable: keep one",
+                        f.api_name()
+                    ),
+                ));
+            }
+        }
         let b = self.log_buckets.as_ref().filter(|b| b.enabled)?;
         let (transition, expire) = (b.transition_to_glacier_ir_days.get(), b.expire_days.get());
         // S3 PutBucketLifecycleConfiguration: the expiration's Days must be greater than

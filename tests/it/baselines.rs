@@ -92,3 +92,36 @@ fn cis_is_refused_until_filled_in_then_turns_the_root_alarm_on() {
     assert!(b.notifications.unwrap().enabled);
     assert!(b.config.unwrap().enabled);
 }
+
+/// A shipped baseline never turns a protection off: no GuardDuty `disable`, no Security
+/// Hub standard disabled, no Inspector scan type or other toggle asked off (a `false` is
+/// "not required", which keeps the live state).
+#[test]
+fn no_shipped_baseline_turns_a_protection_off() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        let name = path.display();
+        if let Some(g) = doc.get("guardduty").and_then(|g| g.as_table()) {
+            assert!(
+                g.get("disable")
+                    .and_then(|d| d.as_array())
+                    .is_none_or(|d| d.is_empty()),
+                "{name}: [guardduty] disable"
+            );
+        }
+        if let Some(h) = doc.get("security_hub").and_then(|h| h.as_table()) {
+            assert_ne!(
+                h.get("disable_unlisted_standards")
+                    .and_then(|v| v.as_bool()),
+                Some(true),
+                "{name}: disable_unlisted_standards"
+            );
+        }
+    }
+}

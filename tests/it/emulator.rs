@@ -148,6 +148,15 @@ impl Emulator {
         self.http("POST", "/_baseline/faults", &faults.to_string());
     }
 
+    /// GuardDuty features the given regions do not offer, as `{"region": ["NAME", ...]}`.
+    pub fn guardduty_unavailable(&self, features: Value) {
+        self.http(
+            "POST",
+            "/_baseline/guardduty-unavailable",
+            &features.to_string(),
+        );
+    }
+
     pub async fn sdk(&self, region: &str) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_owned()))
