@@ -478,9 +478,11 @@ pub fn key_proposal(
 /// Retries a call that KMS may refuse for a few minutes after `CreateKey`: tags take up
 /// to five minutes to count in KMS authorization (KMS developer guide, "Use tags to
 /// control access to KMS keys"), and the shipped IAM policy allows the calls that follow
-/// `CreateKey` by the key's `managed-by` tag. Other errors are returned at once.
+/// `CreateKey` by the key's `managed-by` tag. Other errors are returned at once; for a key
+/// not made in this run (`fresh` false) the call is made once.
 async fn while_tags_propagate<T, F, Fut>(
     operation: &'static str,
+    fresh: bool,
     mut call: F,
 ) -> Result<T, AwsError>
 where
@@ -488,7 +490,9 @@ where
     Fut: std::future::Future<Output = Result<T, AwsError>>,
 {
     const WAITS: [u64; 12] = [1, 2, 4, 8, 15, 30, 30, 30, 45, 45, 45, 45];
-    for wait in WAITS {
+    // Only a key made in this run can be waiting for its tags.
+    let waits: &[u64] = if fresh { &WAITS } else { &[] };
+    for &wait in waits {
         match call().await {
             Err(e) if e.code() == Some("AccessDeniedException") => {
                 tracing::info!(
@@ -535,11 +539,7 @@ async fn create_alias(
             Err(e) => Err(aws_err("kms:CreateAlias")(e)),
         }
     };
-    if fresh {
-        while_tags_propagate("kms:CreateAlias", call).await
-    } else {
-        call().await
-    }
+    while_tags_propagate("kms:CreateAlias", fresh, call).await
 }
 
 async fn enable_rotation(
@@ -556,11 +556,7 @@ async fn enable_rotation(
             .map(|_| ())
             .map_err(aws_err("kms:EnableKeyRotation"))
     };
-    if fresh {
-        while_tags_propagate("kms:EnableKeyRotation", call).await
-    } else {
-        call().await
-    }
+    while_tags_propagate("kms:EnableKeyRotation", fresh, call).await
 }
 
 async fn put_policy(

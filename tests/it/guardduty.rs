@@ -212,16 +212,14 @@ runtime_monitoring = false
     emu.assert_converged(f.path());
 
     // Turning it off is an explicit intent, shown as such.
-    let off = baseline_file(&format!("{text}\n"));
-    std::fs::write(
-        off.path(),
-        text.replace(
-            "enabled = true\n[guardduty.features]",
-            "enabled = true\ndisable = [\"runtime_monitoring\"]\n[guardduty.features]",
-        )
-        .replace("runtime_monitoring = false\n", ""),
-    )
-    .unwrap();
+    let off = baseline_file(
+        &text
+            .replace(
+                "enabled = true\n[guardduty.features]",
+                "enabled = true\ndisable = [\"runtime_monitoring\"]\n[guardduty.features]",
+            )
+            .replace("runtime_monitoring = false\n", ""),
+    );
     let plan = emu.run(&["plan"], off.path());
     let out = String::from_utf8_lossy(&plan.stdout);
     assert!(out.contains("turns off RUNTIME_MONITORING"), "{out}");
