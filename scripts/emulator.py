@@ -11,6 +11,7 @@ The layer adds what the tests and the benchmark need and moto lacks:
     ({"method", "service", "region", "action", "path"}); DELETE empties it.
     A fault may also name an "action" (for example "CreateTrail") to fail only that call,
     and a "method" and "path" (for REST calls such as S3's: {"method": "HEAD", "path": "/b"}).
+    A fault with "stall": true never answers (a service that hangs), to test time-outs.
   - a hold, to kill a client at a chosen instant: POST /_baseline/hold {"write": N} serves
     the N-th write request (anything but a read) and then never answers it; GET
     /_baseline/hold says {"writes": count, "held": bool}; POST {} releases nothing but stops
@@ -436,6 +437,8 @@ class Layer:
                 and f.get("method", record["method"]) == record["method"]
                 and f.get("path", path) == path
             ):
+                while f.get("stall"):
+                    time.sleep(3600)
                 return self.fail(start_response, f, service)
         if is_write(record):
             with self.lock:

@@ -1,7 +1,8 @@
 //! The gateway to AWS: one loaded `SdkConfig`, an HTTP client that bounds and counts
 //! requests, clients per region, the account identity and the enabled regions.
 
-use crate::error::{AwsError, Error, aws_err};
+use crate::error::{CallerSetup, Error, NoSuchHost, StartProblem, aws_err};
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDns, ResolveDnsError};
@@ -14,6 +15,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// How to reach AWS: what the command line and the environment say.
@@ -26,6 +28,28 @@ pub struct ConnectOptions {
     pub concurrency: usize,
     /// Attempts per request, including the first (the SDK's standard retry mode).
     pub max_attempts: u32,
+    pub timeouts: Timeouts,
+}
+
+/// How long a request may take, so that a scheduled run always ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To open a connection.
+    pub connect: Duration,
+    /// One attempt of a request, connection included.
+    pub attempt: Duration,
+    /// A whole operation: every attempt and the waits between them.
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            attempt: Duration::from_secs(60),
+            operation: Duration::from_secs(180),
+        }
+    }
 }
 
 /// A client of one service for one region, from the shared configuration.
@@ -44,11 +68,13 @@ macro_rules! regional_client {
 pub struct Session {
     pub sdk: SdkConfig,
     requests: Arc<AtomicU64>,
+    setup: CallerSetup,
 }
 
 impl Session {
     pub async fn connect(opts: &ConnectOptions) -> Result<Session, Error> {
         let requests = Arc::new(AtomicU64::new(0));
+        let sso = check_profile(opts.profile.as_deref()).await?;
         let host = opts
             .endpoint_url
             .as_deref()
@@ -62,7 +88,14 @@ impl Session {
         });
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
-            .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts.max(1)));
+            .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts.max(1)))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(opts.timeouts.connect)
+                    .operation_attempt_timeout(opts.timeouts.attempt)
+                    .operation_timeout(opts.timeouts.operation)
+                    .build(),
+            );
         if let Some(profile) = &opts.profile {
             loader = loader.profile_name(profile);
         }
@@ -73,7 +106,21 @@ impl Session {
             loader = loader.endpoint_url(url);
         }
         let sdk = loader.load().await;
-        Ok(Session { sdk, requests })
+        let setup = CallerSetup {
+            profile: opts.profile.clone().unwrap_or_else(|| "default".to_owned()),
+            sso,
+            endpoint: opts.endpoint_url.clone().unwrap_or_else(|| {
+                let region = sdk
+                    .region()
+                    .map_or("us-east-1".to_owned(), |r| r.to_string());
+                format!("https://sts.{region}.amazonaws.com")
+            }),
+        };
+        Ok(Session {
+            sdk,
+            requests,
+            setup,
+        })
     }
 
     /// Requests sent so far (every attempt counts).
@@ -93,17 +140,15 @@ impl Session {
             sts.get_caller_identity().send(),
             ec2.describe_regions().all_regions(true).send()
         );
-        let identity = identity
-            .map_err(aws_err("sts:GetCallerIdentity"))
-            .map_err(Error::Identity)?;
+        let identity = identity.map_err(|e| crate::error::start_problem(&e, &self.setup))?;
         let account = identity.account().unwrap_or_default().to_owned();
         let arn = identity.arn().unwrap_or_default();
         let partition = arn.split(':').nth(1).unwrap_or("aws").to_owned();
         if account.is_empty() {
-            return Err(Error::Identity(AwsError::invalid_response(
-                "sts:GetCallerIdentity",
-                "the answer has no account id",
-            )));
+            return Err(Error::Start {
+                problem: StartProblem::Other("the answer has no account id".to_owned()),
+                detail: Vec::new(),
+            });
         }
         let regions = regions
             .map_err(aws_err("ec2:DescribeRegions"))
@@ -235,14 +280,49 @@ pub fn partition_of(region: &str) -> &'static str {
 }
 
 fn base_client(endpoint_host: Option<String>) -> SharedHttpClient {
-    let builder = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
-    match endpoint_host {
-        Some(host) => builder.build_with_resolver(EndpointResolver {
-            host: Arc::new(host),
-        }),
-        None => builder.build_https(),
-    }
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .build_with_resolver(Resolver {
+            endpoint_host: endpoint_host.map(Arc::new),
+            lookup: system_lookup,
+        })
+}
+
+/// Checks the selected profile before any call: the SDK would otherwise go on down its
+/// credential chain past a misspelt `--profile` (to an instance role, for example).
+/// Returns whether the profile gets its credentials from IAM Identity Center (SSO).
+async fn check_profile(selected: Option<&str>) -> Result<bool, Error> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let files = aws_config::profile::load(
+        &Fs::real(),
+        &Env::real(),
+        &Default::default(),
+        selected.map(|p| std::borrow::Cow::Owned(p.to_owned())),
+    )
+    .await
+    .map_err(|e| Error::Start {
+        problem: StartProblem::ProfileFiles(crate::error::causes(&e).join(": ")),
+        detail: Vec::new(),
+    })?;
+    let name = selected.unwrap_or("default");
+    let Some(profile) = files.get_profile(name) else {
+        return match selected {
+            // Without a profile (or with `default`), the SDK looks elsewhere, as it should.
+            Some(p) if p != "default" => {
+                let mut known: Vec<String> = files.profiles().map(str::to_owned).collect();
+                known.sort();
+                Err(Error::Start {
+                    problem: StartProblem::UnknownProfile {
+                        profile: p.to_owned(),
+                        known,
+                    },
+                    detail: Vec::new(),
+                })
+            }
+            _ => Ok(false),
+        };
+    };
+    Ok(profile.get("sso_start_url").is_some() || profile.get("sso_session").is_some())
 }
 
 fn endpoint_host(url: &str) -> Result<String, Error> {
@@ -266,31 +346,56 @@ fn endpoint_host(url: &str) -> Result<String, Error> {
     Ok(host.to_owned())
 }
 
-/// Resolves the endpoint override's host and every sub-domain of it to the host's address.
+/// Resolves host names, telling a name that does not exist (a definite answer: how a
+/// region answers for a service it lacks) from a resolver that failed to answer.
 ///
-/// Some APIs put the account id in the host name (S3 Control: `<account>.<endpoint>`);
-/// against a local emulator on `127.0.0.1` that name resolves nowhere without this.
+/// With an endpoint override, the override's host and every sub-domain of it resolve to
+/// the host's address: some APIs put the account id in the host name (S3 Control:
+/// `<account>.<endpoint>`), which resolves nowhere against a local emulator.
 #[derive(Debug, Clone)]
-struct EndpointResolver {
-    host: Arc<String>,
+struct Resolver {
+    endpoint_host: Option<Arc<String>>,
+    lookup: fn(&str) -> Result<Vec<IpAddr>, dns_lookup::LookupError>,
 }
 
-impl ResolveDns for EndpointResolver {
+fn system_lookup(host: &str) -> Result<Vec<IpAddr>, dns_lookup::LookupError> {
+    dns_lookup::lookup_host(host).map(Iterator::collect)
+}
+
+/// A failed lookup, classified by getaddrinfo's code (never by its text).
+fn lookup_failure(host: &str, err: dns_lookup::LookupError) -> ResolveDnsError {
+    use dns_lookup::LookupErrorKind::{NoData, NoName};
+    match err.kind() {
+        NoName | NoData => ResolveDnsError::new(NoSuchHost {
+            host: host.to_owned(),
+        }),
+        _ => ResolveDnsError::new(std::io::Error::other(format!(
+            "cannot resolve {host}: {}",
+            std::io::Error::from(err)
+        ))),
+    }
+}
+
+impl ResolveDns for Resolver {
     fn resolve_dns<'a>(&'a self, name: &'a str) -> DnsFuture<'a> {
-        let target = if name == self.host.as_str() || name.ends_with(&format!(".{}", self.host)) {
-            self.host.as_str()
-        } else {
-            name
+        let target = match &self.endpoint_host {
+            Some(host) if name == host.as_str() || name.ends_with(&format!(".{host}")) => {
+                host.as_str()
+            }
+            _ => name,
         };
         if let Ok(ip) = target.parse::<IpAddr>() {
             return DnsFuture::ready(Ok(vec![ip]));
         }
         let target = target.to_owned();
+        let lookup = self.lookup;
         DnsFuture::new(async move {
-            let addrs = tokio::net::lookup_host((target.as_str(), 0))
-                .await
-                .map_err(ResolveDnsError::new)?;
-            Ok(addrs.map(|a| a.ip()).collect())
+            let host = target.clone();
+            match tokio::task::spawn_blocking(move || lookup(&host)).await {
+                Ok(Ok(ips)) => Ok(ips),
+                Ok(Err(e)) => Err(lookup_failure(&target, e)),
+                Err(e) => Err(ResolveDnsError::new(e)),
+            }
         })
     }
 }
@@ -355,11 +460,70 @@ mod tests {
 
     #[tokio::test]
     async fn subdomains_of_the_endpoint_resolve_to_it() {
-        let r = EndpointResolver {
-            host: Arc::new("127.0.0.1".into()),
+        let r = Resolver {
+            endpoint_host: Some(Arc::new("127.0.0.1".into())),
+            lookup: |_| panic!("no lookup for the endpoint's own names"),
         };
         let ips = r.resolve_dns("123456789012.127.0.0.1").await.unwrap();
         assert_eq!(ips, vec!["127.0.0.1".parse::<IpAddr>().unwrap()]);
+    }
+
+    /// Through the real HTTP client: the resolver's answer reaches the error's kind.
+    #[tokio::test]
+    async fn a_name_that_does_not_exist_is_unsupported_and_a_failed_resolver_is_transient() {
+        use crate::error::{ErrorKind, from_sdk};
+        let nxdomain: fn(&str) -> Result<Vec<IpAddr>, dns_lookup::LookupError> =
+            |_| Err(dns_lookup::LookupError::new(libc_eai_noname()));
+        let servfail: fn(&str) -> Result<Vec<IpAddr>, dns_lookup::LookupError> =
+            |_| Err(dns_lookup::LookupError::new(libc_eai_again()));
+        for (lookup, kind) in [
+            (nxdomain, ErrorKind::Unsupported),
+            (servfail, ErrorKind::Transient),
+        ] {
+            let http = aws_smithy_http_client::Builder::new()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                .build_with_resolver(Resolver {
+                    endpoint_host: None,
+                    lookup,
+                });
+            let conf = aws_sdk_sts::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("eu-west-1"))
+                .credentials_provider(aws_credential_types::Credentials::new(
+                    "AKIDEXAMPLE",
+                    "secret",
+                    None,
+                    None,
+                    "test",
+                ))
+                .http_client(http)
+                .retry_config(RetryConfig::disabled())
+                .endpoint_url("http://sts.nowhere.invalid")
+                .build();
+            let err = aws_sdk_sts::Client::from_conf(conf)
+                .get_caller_identity()
+                .send()
+                .await
+                .unwrap_err();
+            let e = from_sdk("sts:GetCallerIdentity", &err);
+            assert_eq!(e.kind, kind, "{e}");
+        }
+    }
+
+    // getaddrinfo's codes, as the platform defines them.
+    fn libc_eai_noname() -> i32 {
+        dns_lookup_codes().0
+    }
+    fn libc_eai_again() -> i32 {
+        dns_lookup_codes().1
+    }
+    #[cfg(target_os = "linux")]
+    fn dns_lookup_codes() -> (i32, i32) {
+        (-2, -3)
+    }
+    #[cfg(target_os = "macos")]
+    fn dns_lookup_codes() -> (i32, i32) {
+        (8, 2)
     }
 
     #[test]

@@ -40,7 +40,17 @@ pub struct Global {
     /// Attempts per AWS request, including the first (standard retry mode, with backoff).
     #[arg(long, global = true, env = "AWS_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
-    /// More log detail on stderr (-v, -vv).
+    /// Seconds to open a connection to AWS.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub connect_timeout: u64,
+    /// Seconds one attempt of a request may take (it is then retried).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub attempt_timeout: u64,
+    /// Seconds one request may take with all its retries: no call of a scheduled run
+    /// waits longer, so the run always ends and says what timed out.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 180, value_parser = clap::value_parser!(u64).range(1..=7200))]
+    pub operation_timeout: u64,
+    /// More log detail on stderr (-v, -vv), and the full cause of a failed start.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only errors on stderr, no progress bar.

@@ -157,9 +157,44 @@ pub fn tolerate<T>(result: Result<T, AwsError>, codes: &[&str]) -> Result<Option
     }
 }
 
-fn no_endpoint<E: std::error::Error + 'static, R: std::fmt::Debug>(err: &SdkError<E, R>) -> bool {
-    let text = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
-    text.contains("dns error") || text.contains("failed to lookup address")
+/// The messages of an error and of its sources, outermost first, each said once: a
+/// message already contained in the one before it (a wrapper that repeats its source)
+/// is left out. No `Debug` form, so no raw HTTP headers.
+pub fn causes(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        let text = text.trim();
+        if !text.is_empty() && !out.iter().any(|seen| seen.contains(text)) {
+            out.push(text.to_owned());
+        }
+        next = e.source();
+    }
+    out
+}
+
+/// The first error of type `T` in `err`'s source chain.
+pub fn find_cause<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// A host name the resolver definitely does not know (NXDOMAIN, or a name without an
+/// address): how a region answers for a service it does not offer. A resolver that
+/// could not answer (timeout, SERVFAIL) is not this: it is an ordinary transient failure.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{host} does not exist in DNS")]
+pub struct NoSuchHost {
+    pub host: String,
 }
 
 pub fn from_sdk<E>(
@@ -183,25 +218,38 @@ where
             }
         }
         // A service that does not exist in a region has no endpoint there: its name does
-        // not resolve. (The account's own endpoints resolved already, or discovery failed.)
-        SdkError::DispatchFailure(_) if no_endpoint(err) => AwsError {
+        // not exist in DNS (a definite answer, not a resolver that failed to answer).
+        SdkError::DispatchFailure(_) if find_cause::<NoSuchHost>(err).is_some() => AwsError {
             operation,
             code: None,
-            message: Some("the service has no endpoint in this region".to_owned()),
+            message: Some(format!(
+                "the service has no endpoint in this region ({})",
+                find_cause::<NoSuchHost>(err).map_or("", |e| e.host.as_str())
+            )),
             kind: ErrorKind::Unsupported,
             status,
         },
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => AwsError {
+        SdkError::TimeoutError(_) => AwsError {
             operation,
             code: None,
-            message: Some(aws_smithy_types::error::display::DisplayErrorContext(err).to_string()),
+            message: Some(format!(
+                "{} (raise --attempt-timeout or --operation-timeout if the service is only slow)",
+                causes(err).join(": ")
+            )),
+            kind: ErrorKind::Transient,
+            status,
+        },
+        SdkError::DispatchFailure(_) => AwsError {
+            operation,
+            code: None,
+            message: Some(causes(err).join(": ")),
             kind: ErrorKind::Transient,
             status,
         },
         _ => AwsError {
             operation,
             code: None,
-            message: Some(aws_smithy_types::error::display::DisplayErrorContext(err).to_string()),
+            message: Some(causes(err).join(": ")),
             kind: classify(None, status),
             status,
         },
@@ -213,16 +261,142 @@ where
 pub enum Error {
     #[error(transparent)]
     Baseline(#[from] crate::baseline::BaselineError),
-    #[error("could not learn the account identity: {0}")]
-    Identity(#[source] AwsError),
+    /// The run could not learn who it is; `detail` is the SDK's cause chain, for `-v`.
+    #[error("{problem}")]
+    Start {
+        problem: StartProblem,
+        detail: Vec<String>,
+    },
     #[error("could not list the account's regions: {0}")]
-    Regions(#[source] AwsError),
+    Regions(AwsError),
     #[error(
         "no region is configured: pass --region, set AWS_REGION, or set home_region in the baseline"
     )]
     NoRegion,
     #[error("invalid endpoint URL {url:?}: {reason}")]
     Endpoint { url: String, reason: String },
+}
+
+impl Error {
+    /// What `-v` adds under the one-sentence message.
+    pub fn detail(&self) -> &[String] {
+        match self {
+            Error::Start { detail, .. } => detail,
+            _ => &[],
+        }
+    }
+}
+
+/// Why a run could not start, each said in one sentence with what to do about it, as
+/// the AWS CLI and terraform say it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartProblem {
+    #[error(
+        "no AWS credentials were found: run `aws configure` or `aws sso login`, pass --profile, \
+         or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )]
+    NoCredentials,
+    #[error(
+        "the profile {profile:?} is not in ~/.aws/config or ~/.aws/credentials{}: check --profile \
+         or AWS_PROFILE",
+        known_profiles(known)
+    )]
+    UnknownProfile { profile: String, known: Vec<String> },
+    #[error(
+        "the AWS config files cannot be read: {0}: fix them (`aws configure list` shows what the AWS CLI sees)"
+    )]
+    ProfileFiles(String),
+    #[error(
+        "no credentials from the SSO session of profile {profile:?}: it has expired or was never \
+         started; run `aws sso login --profile {profile}`"
+    )]
+    SsoExpired { profile: String },
+    #[error("the AWS credentials could not be loaded: {0}")]
+    Credentials(String),
+    #[error(
+        "AWS refused the credentials ({code}): they are invalid or have expired; get new ones \
+         (for SSO, `aws sso login`) and run again"
+    )]
+    BadCredentials { code: String },
+    #[error(
+        "the credentials may not call sts:GetCallerIdentity ({code}), which baseline needs to \
+         learn the account: allow it in the policies, SCPs or VPC endpoint policy that deny it"
+    )]
+    Denied { code: String },
+    #[error(
+        "cannot reach AWS at {endpoint}: check the network, the proxy or firewall, and \
+         --endpoint-url"
+    )]
+    Unreachable { endpoint: String },
+    #[error(
+        "AWS at {endpoint} did not answer in time: check the network, or raise \
+         --connect-timeout, --attempt-timeout or --operation-timeout"
+    )]
+    TimedOut { endpoint: String },
+    #[error("sts:GetCallerIdentity failed: {0}")]
+    Other(String),
+}
+
+fn known_profiles(known: &[String]) -> String {
+    if known.is_empty() {
+        " (no profile is defined there)".to_owned()
+    } else {
+        format!(" (defined: {})", known.join(", "))
+    }
+}
+
+/// The credentials the run uses, as far as the shared config files say before any call.
+#[derive(Debug, Clone, Default)]
+pub struct CallerSetup {
+    /// The profile the credentials come from (`--profile`, AWS_PROFILE, or `default`).
+    pub profile: String,
+    /// That profile gets its credentials from IAM Identity Center (SSO).
+    pub sso: bool,
+    /// Where STS is reached: the endpoint override, or STS's regional host.
+    pub endpoint: String,
+}
+
+/// Turns a failed `sts:GetCallerIdentity`, the first call of every run, into the one
+/// sentence that says what to do.
+pub fn start_problem<E>(
+    err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+    setup: &CallerSetup,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    use aws_credential_types::provider::error::CredentialsError;
+    let detail = causes(err);
+    let problem = match err {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("unknown").to_owned();
+            match classify(Some(&code), None) {
+                ErrorKind::AccessDenied if code.starts_with("AccessDenied") => {
+                    StartProblem::Denied { code }
+                }
+                ErrorKind::AccessDenied => StartProblem::BadCredentials { code },
+                _ => StartProblem::Other(from_sdk("sts:GetCallerIdentity", err).to_string()),
+            }
+        }
+        SdkError::TimeoutError(_) => StartProblem::TimedOut {
+            endpoint: setup.endpoint.clone(),
+        },
+        SdkError::DispatchFailure(failure) => match find_cause::<CredentialsError>(err) {
+            Some(_) if setup.sso => StartProblem::SsoExpired {
+                profile: setup.profile.clone(),
+            },
+            Some(CredentialsError::CredentialsNotLoaded(_)) => StartProblem::NoCredentials,
+            Some(e) => StartProblem::Credentials(causes(e).join(": ")),
+            None if failure.is_timeout() => StartProblem::TimedOut {
+                endpoint: setup.endpoint.clone(),
+            },
+            None => StartProblem::Unreachable {
+                endpoint: setup.endpoint.clone(),
+            },
+        },
+        _ => StartProblem::Other(from_sdk("sts:GetCallerIdentity", err).to_string()),
+    };
+    Error::Start { problem, detail }
 }
 
 #[cfg(test)]
@@ -242,14 +416,40 @@ mod tests {
     }
 
     #[test]
-    fn a_service_without_an_endpoint_is_unsupported_and_other_io_is_transient() {
+    fn only_a_name_that_does_not_exist_means_no_endpoint() {
+        let err: SdkError<
+            aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError,
+            Response,
+        > = SdkError::dispatch_failure(ConnectorError::io(Box::new(NoSuchHost {
+            host: "detective.ap-east-2.amazonaws.com".into(),
+        })));
+        let e = from_sdk("detective:ListGraphs", &err);
+        assert_eq!(e.kind, ErrorKind::Unsupported);
+        assert!(
+            e.to_string()
+                .contains("no endpoint in this region (detective.ap-east-2.amazonaws.com)"),
+            "{e}"
+        );
+        // The text of a resolver failure is not a definite answer any more.
         let e =
             dispatch("dns error: failed to lookup address information: Name or service not known");
-        assert_eq!(e.kind, ErrorKind::Unsupported);
+        assert_eq!(e.kind, ErrorKind::Transient);
         assert_eq!(
             dispatch("connection reset by peer").kind,
             ErrorKind::Transient
         );
+    }
+
+    #[test]
+    fn causes_are_said_once_and_without_debug_forms() {
+        let e = dispatch("connection reset by peer");
+        let text = e.to_string();
+        assert_eq!(
+            text.matches("connection reset by peer").count(),
+            1,
+            "{text}"
+        );
+        assert!(!text.contains("DispatchFailure("), "{text}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 use anyhow::Context as _;
-use baseline::aws::{ConnectOptions, Session};
+use baseline::aws::{ConnectOptions, Session, Timeouts};
 use baseline::baseline::Baseline;
 use baseline::engine::{self, Context};
 use baseline::plan::ApplyReport;
@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 mod cli;
 
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(&cli);
+    let verbose = cli.global.verbose > 0;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,13 +38,33 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("Caused by: {cause}");
-            }
+            eprint!("{}", error_text(&e, verbose));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// An error as the user reads it: one sentence, then each cause once (a cause that only
+/// repeats the line above is left out). A failed start says what to do in its sentence;
+/// its SDK detail is shown with `-v`.
+fn error_text(e: &anyhow::Error, verbose: bool) -> String {
+    let mut lines = vec![format!("error: {e}")];
+    let mut said = vec![e.to_string()];
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !said.iter().any(|s| s.contains(&text)) {
+            lines.push(format!("Caused by: {text}"));
+            said.push(text);
+        }
+    }
+    if let Some(err) = e.downcast_ref::<baseline::error::Error>() {
+        match (err.detail(), verbose) {
+            ([], _) => {}
+            (detail, true) => lines.extend(detail.iter().map(|d| format!("Caused by: {d}"))),
+            (_, false) => lines.push("(run with -v for the detail)".to_owned()),
+        }
+    }
+    lines.join("\n") + "\n"
 }
 
 fn init_tracing(cli: &Cli) {
@@ -92,12 +114,15 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         endpoint_url: g.endpoint_url.clone(),
         concurrency: g.concurrency.into(),
         max_attempts: g.max_attempts,
+        timeouts: Timeouts {
+            connect: Duration::from_secs(g.connect_timeout),
+            attempt: Duration::from_secs(g.attempt_timeout),
+            operation: Duration::from_secs(g.operation_timeout),
+        },
     })
     .await?;
     let session = Arc::new(session);
-    let ctx = Context::discover(session.clone(), &baseline)
-        .await
-        .context("cannot start")?;
+    let ctx = Context::discover(session.clone(), &baseline).await?;
     let controls = baseline::controls::registry();
 
     let progress = progress_bar(g.quiet);

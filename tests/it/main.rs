@@ -9,5 +9,6 @@ mod guardduty;
 mod interrupted;
 mod keep_in_place;
 mod races;
+mod startup;
 mod strict_emulator;
 mod threat_detection;
