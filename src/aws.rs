@@ -5,13 +5,17 @@ use crate::error::{CallerSetup, Error, NoSuchHost, StartProblem, aws_err};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDns, ResolveDnsError};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
 };
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,9 +62,40 @@ macro_rules! regional_client {
         $sdk::Client::from_conf(
             $sdk::config::Builder::from(&$session.sdk)
                 .region(Region::new($region.to_owned()))
+                .interceptor(CallLog)
                 .build(),
         )
     };
+}
+
+/// Logs every AWS operation the run sends (at debug level, target `baseline::aws`: shown
+/// with `-vv`), by the SDK's service and operation names. The permissions test reads it
+/// to check that the generated IAM policy allows every call.
+#[derive(Debug)]
+struct CallLog;
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    // After the operation's configuration (which carries its name) is in the bag.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(op) = cfg.load::<Metadata>() {
+            tracing::debug!(
+                target: "baseline::aws",
+                service = op.service(),
+                operation = op.name(),
+                "call"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// A loaded SDK configuration and the request limiter every client shares.
@@ -134,22 +169,12 @@ impl Session {
 
     /// The account id and partition of the caller, and the regions the account can use.
     pub async fn discover(&self, home_region: &str) -> Result<Discovery, Error> {
-        let sts: aws_sdk_sts::Client = regional_client!(aws_sdk_sts, self, home_region);
         let ec2 = self.ec2(home_region);
-        let (identity, regions) = tokio::join!(
-            sts.get_caller_identity().send(),
+        let (caller, regions) = tokio::join!(
+            self.caller(home_region),
             ec2.describe_regions().all_regions(true).send()
         );
-        let identity = identity.map_err(|e| crate::error::start_problem(&e, &self.setup))?;
-        let account = identity.account().unwrap_or_default().to_owned();
-        let arn = identity.arn().unwrap_or_default();
-        let partition = arn.split(':').nth(1).unwrap_or("aws").to_owned();
-        if account.is_empty() {
-            return Err(Error::Start {
-                problem: StartProblem::Other("the answer has no account id".to_owned()),
-                detail: Vec::new(),
-            });
-        }
+        let Caller { account, partition } = caller?;
         let regions = regions
             .map_err(aws_err("ec2:DescribeRegions"))
             .map_err(Error::Regions)?;
@@ -169,6 +194,26 @@ impl Session {
             partition,
             regions,
         })
+    }
+
+    /// The caller's account id and partition (sts:GetCallerIdentity).
+    pub async fn caller(&self, region: &str) -> Result<Caller, Error> {
+        let sts: aws_sdk_sts::Client = regional_client!(aws_sdk_sts, self, region);
+        let identity = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| crate::error::start_problem(&e, &self.setup))?;
+        let account = identity.account().unwrap_or_default().to_owned();
+        let arn = identity.arn().unwrap_or_default();
+        let partition = arn.split(':').nth(1).unwrap_or("aws").to_owned();
+        if account.is_empty() {
+            return Err(Error::Start {
+                problem: StartProblem::Other("the answer has no account id".to_owned()),
+                detail: Vec::new(),
+            });
+        }
+        Ok(Caller { account, partition })
     }
 
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
@@ -194,6 +239,7 @@ impl Session {
             aws_sdk_s3::config::Builder::from(&self.sdk)
                 .region(Region::new(region.to_owned()))
                 .force_path_style(self.sdk.endpoint_url().is_some())
+                .interceptor(CallLog)
                 .build(),
         )
     }
@@ -245,6 +291,13 @@ impl Session {
     pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
         regional_client!(aws_sdk_s3control, self, region)
     }
+}
+
+/// Who runs: from sts:GetCallerIdentity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub account: String,
+    pub partition: String,
 }
 
 /// What the account looks like before anything is observed.

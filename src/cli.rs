@@ -64,6 +64,37 @@ pub enum Command {
     Plan(RunArgs),
     /// Show the plan, ask for confirmation, and make the changes.
     Apply(ApplyArgs),
+    /// Print the least-privilege IAM policy (JSON) that `plan` or `apply` needs for the
+    /// baseline's enabled settings and names, in the caller's partition and account.
+    Permissions(PermissionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PermissionsArgs {
+    /// The baseline file.
+    #[arg(long, short, env = "BASELINE_FILE", default_value = "baseline.toml")]
+    pub baseline: PathBuf,
+    /// The command the policy is for: `plan` gets only List and Read actions.
+    #[arg(long = "for", value_enum, default_value_t = Purpose::Apply)]
+    pub purpose: Purpose,
+    /// The account the ARNs name (`*`: any). Default: the caller's, from
+    /// sts:GetCallerIdentity, which is then the only AWS call.
+    #[arg(long, value_name = "ID|*")]
+    pub account: Option<String>,
+    /// The partition the ARNs name (aws, aws-cn, aws-us-gov, …). Default: the caller's
+    /// (with --account: the configured region's).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Where `apply --report` / `--report-html` will write (s3://bucket/key, `{time}` as
+    /// given to apply): adds s3:PutObject on that key only. Repeatable.
+    #[arg(long, value_name = "s3://BUCKET/KEY")]
+    pub report: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Purpose {
+    Plan,
+    Apply,
 }
 
 #[derive(Debug, Args)]

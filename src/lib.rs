@@ -9,6 +9,7 @@ pub mod controls;
 pub mod engine;
 pub mod error;
 pub mod html;
+pub mod permissions;
 pub mod plan;
 pub mod render;
 pub mod report;

@@ -79,6 +79,10 @@ fn init_tracing(cli: &Cli) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .with_target(false)
         .init();
 }
@@ -98,6 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let (run, apply) = match &cli.command {
         Command::Plan(run) => (run, None),
         Command::Apply(apply) => (&apply.run, Some(apply)),
+        Command::Permissions(args) => return permissions(g, args).await,
     };
     let started = std::time::Instant::now();
     let started_at = report::now();
@@ -108,19 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         sha256: report::sha256_hex(&std::fs::read(&run.baseline).unwrap_or_default()),
     };
 
-    let session = Session::connect(&ConnectOptions {
-        profile: g.profile.clone(),
-        region: g.region.clone(),
-        endpoint_url: g.endpoint_url.clone(),
-        concurrency: g.concurrency.into(),
-        max_attempts: g.max_attempts,
-        timeouts: Timeouts {
-            connect: Duration::from_secs(g.connect_timeout),
-            attempt: Duration::from_secs(g.attempt_timeout),
-            operation: Duration::from_secs(g.operation_timeout),
-        },
-    })
-    .await?;
+    let session = connect(g).await?;
     let session = Arc::new(session);
     let ctx = Context::discover(session.clone(), &baseline).await?;
     let controls = baseline::controls::registry();
@@ -226,6 +219,75 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         .await?;
     }
     Ok(code)
+}
+
+/// `baseline permissions`: the policy on stdout. The only AWS call, when the account is
+/// not given, is sts:GetCallerIdentity.
+async fn permissions(g: &cli::Global, args: &cli::PermissionsArgs) -> anyhow::Result<u8> {
+    use baseline::permissions::{self, Arns, Purpose};
+    let baseline = Baseline::load(&args.baseline)?;
+    if let Some(a) = &args.account
+        && a != "*"
+        && !(a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+    {
+        anyhow::bail!("--account {a:?}: expected a 12-digit account id or *");
+    }
+    let region = baseline
+        .home_region
+        .as_ref()
+        .map(|r| r.0.clone())
+        .or_else(|| g.region.clone());
+    let arns = match (&args.account, &args.partition) {
+        (Some(account), partition) => Arns {
+            account: account.clone(),
+            partition: partition.clone().unwrap_or_else(|| {
+                baseline::aws::partition_of(region.as_deref().unwrap_or("us-east-1")).to_owned()
+            }),
+        },
+        (None, partition) => {
+            let session = connect(g).await?;
+            let region = region
+                .or_else(|| session.configured_region())
+                .ok_or(baseline::error::Error::NoRegion)?;
+            let caller = session.caller(&region).await?;
+            Arns {
+                account: caller.account,
+                partition: partition.clone().unwrap_or(caller.partition),
+            }
+        }
+    };
+    let purpose = match args.purpose {
+        cli::Purpose::Plan => Purpose::Plan,
+        cli::Purpose::Apply => Purpose::Apply,
+    };
+    let extra = permissions::report_grant(&arns, &args.report)
+        .into_iter()
+        .collect();
+    let doc = permissions::policy(
+        &baseline,
+        &baseline::controls::registry(),
+        &arns,
+        purpose,
+        extra,
+    );
+    print_out(serde_json::to_string_pretty(&doc).expect("a policy always serializes"));
+    Ok(EXIT_OK)
+}
+
+async fn connect(g: &cli::Global) -> anyhow::Result<Session> {
+    Ok(Session::connect(&ConnectOptions {
+        profile: g.profile.clone(),
+        region: g.region.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+        concurrency: g.concurrency.into(),
+        max_attempts: g.max_attempts,
+        timeouts: Timeouts {
+            connect: Duration::from_secs(g.connect_timeout),
+            attempt: Duration::from_secs(g.attempt_timeout),
+            operation: Duration::from_secs(g.operation_timeout),
+        },
+    })
+    .await?)
 }
 
 /// Writes a report to a file, or to S3 for `s3://bucket/key` (through the home region).

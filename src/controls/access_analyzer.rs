@@ -6,6 +6,7 @@
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{AccessAnalyzerConfig, Baseline};
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_accessanalyzer::types::Type;
 use serde_json::json;
@@ -47,6 +48,21 @@ impl Control for AccessAnalyzer {
     type Desired = AccessAnalyzerConfig;
     type Observed = Observed;
     type Op = CreateAnalyzer;
+
+    fn permissions(_desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        vec![
+            Grant::write("ThreatDetection", &["access-analyzer:CreateAnalyzer"])
+                .and_read(&["access-analyzer:ListAnalyzers"]),
+            Grant::write(
+                "ServiceLinkedRolesOfTheServicesItEnables",
+                &["iam:CreateServiceLinkedRole"],
+            )
+            .on([arns.iam("role/aws-service-role/*")])
+            .when(
+                json!({"StringEquals": {"iam:AWSServiceName": ["access-analyzer.amazonaws.com"]}}),
+            ),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<AccessAnalyzerConfig> {
         baseline.access_analyzer.clone().filter(|a| a.enabled)

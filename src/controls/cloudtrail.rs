@@ -8,6 +8,7 @@ use super::log_key::{self, Account};
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, BucketTemplate};
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_cloudtrail::types::{EventSelector, ReadWriteType};
 use serde_json::{Value, json};
@@ -104,6 +105,34 @@ impl Control for CloudTrail {
     type Desired = Desired;
     type Observed = Observed;
     type Op = Op;
+
+    fn permissions(desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        let mut grants = vec![
+            Grant::write(
+                "AuditTrail",
+                &[
+                    "cloudtrail:CreateTrail",
+                    "cloudtrail:UpdateTrail",
+                    "cloudtrail:PutEventSelectors",
+                    "cloudtrail:StartLogging",
+                ],
+            )
+            .and_read(&[
+                "cloudtrail:DescribeTrails",
+                "cloudtrail:GetTrailStatus",
+                "cloudtrail:GetEventSelectors",
+            ]),
+        ];
+        if desired.cloudwatch_logs {
+            // The trail is given the role that writes its log group.
+            grants.push(
+                Grant::write("PassTheTrailLogsRoleToCloudTrail", &["iam:PassRole"])
+                    .on([arns.iam(&format!("role/{}", super::cloudtrail_logs::ROLE))])
+                    .when(json!({"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}})),
+            );
+        }
+        grants
+    }
 
     fn desired(baseline: &Baseline) -> Option<Desired> {
         let trail = baseline.cloudtrail.as_ref().filter(|t| t.enabled)?;

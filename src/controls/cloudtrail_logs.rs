@@ -9,6 +9,7 @@ use super::notifications::{Role, topic_arn};
 use super::{Applied, Control, Proposal, Scope, Target, policy};
 use crate::baseline::Baseline;
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use aws_sdk_cloudwatchlogs::types::MetricTransformation;
@@ -106,6 +107,27 @@ impl Control for CloudTrailLogs {
     type Desired = Desired;
     type Observed = Observed;
     type Op = Op;
+
+    fn permissions(_desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        let role = arns.iam(&format!("role/{ROLE}"));
+        vec![
+            Grant::write(
+                "AuditTrail",
+                &["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
+            )
+            .and_read(&["logs:DescribeLogGroups"]),
+            Grant::write(
+                "RolesItOwns",
+                &[
+                    "iam:CreateRole",
+                    "iam:UpdateAssumeRolePolicy",
+                    "iam:PutRolePolicy",
+                ],
+            )
+            .and_read(&["iam:GetRole", "iam:GetRolePolicy"])
+            .on([role]),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<Desired> {
         let t = baseline
@@ -277,6 +299,16 @@ impl Control for RootUsageAlarm {
     type Desired = AlarmDesired;
     type Observed = AlarmObserved;
     type Op = AlarmOp;
+
+    fn permissions(_desired: &Self::Desired, _arns: &Arns) -> Vec<Grant> {
+        vec![
+            Grant::write(
+                "AuditTrail",
+                &["logs:PutMetricFilter", "cloudwatch:PutMetricAlarm"],
+            )
+            .and_read(&["logs:DescribeMetricFilters", "cloudwatch:DescribeAlarms"]),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<AlarmDesired> {
         let t = baseline

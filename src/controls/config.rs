@@ -9,6 +9,7 @@ use super::log_key::Account;
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, BucketTemplate, DeliveryFrequency};
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_config::types::{
     ConfigSnapshotDeliveryProperties, ConfigurationRecorder, DeliveryChannel,
@@ -120,6 +121,29 @@ impl Control for Config {
     type Desired = Desired;
     type Observed = Observed;
     type Op = Op;
+
+    fn permissions(_desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        let role = arns.iam(&format!("role/aws-service-role/{SERVICE}/{ROLE_NAME}"));
+        vec![
+            Grant::write(
+                "AuditTrail",
+                &[
+                    "config:PutConfigurationRecorder",
+                    "config:PutDeliveryChannel",
+                    "config:StartConfigurationRecorder",
+                ],
+            )
+            .and_read(&[
+                "config:DescribeConfigurationRecorders",
+                "config:DescribeDeliveryChannels",
+                "config:DescribeConfigurationRecorderStatus",
+            ]),
+            // The recorder is given Config's service-linked role.
+            Grant::write("PassTheConfigRoleToConfig", &["iam:PassRole"])
+                .on([role])
+                .when(json!({"StringEquals": {"iam:PassedToService": SERVICE}})),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<Desired> {
         let config = baseline.config.as_ref().filter(|c| c.enabled)?;
@@ -425,6 +449,19 @@ impl Control for ConfigRole {
     type Desired = ();
     type Observed = Option<String>;
     type Op = CreateRole;
+
+    fn permissions(_desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        let role = arns.iam(&format!("role/aws-service-role/{SERVICE}/{ROLE_NAME}"));
+        vec![
+            Grant::read("ConfigServiceLinkedRole", &["iam:GetRole"]).on([role]),
+            Grant::write(
+                "ServiceLinkedRolesOfTheServicesItEnables",
+                &["iam:CreateServiceLinkedRole"],
+            )
+            .on([arns.iam("role/aws-service-role/*")])
+            .when(json!({"StringEquals": {"iam:AWSServiceName": ["config.amazonaws.com"]}})),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<()> {
         baseline.config.as_ref().filter(|c| c.enabled).map(|_| ())

@@ -4,6 +4,7 @@
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::Baseline;
 use crate::error::{AwsError, ErrorKind, aws_err, tolerate};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_ec2::types::Filter;
 use serde::Serialize;
@@ -104,6 +105,35 @@ impl Control for DefaultVpc {
     type Desired = Desired;
     type Observed = Vec<Vpc>;
     type Op = DeleteVpc;
+
+    fn permissions(desired: &Self::Desired, _arns: &Arns) -> Vec<Grant> {
+        let mut g = Grant::read(
+            "DefaultVpcs",
+            &[
+                "ec2:DescribeVpcs",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeInternetGateways",
+                "ec2:DescribeEgressOnlyInternetGateways",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeRouteTables",
+                "ec2:DescribeNetworkAcls",
+                "ec2:DescribeVpcPeeringConnections",
+                "ec2:DescribeVpnGateways",
+                "ec2:DescribeTransitGatewayAttachments",
+                "ec2:DescribeVpcEndpoints",
+            ],
+        );
+        if desired.delete {
+            g.write = vec![
+                "ec2:DetachInternetGateway",
+                "ec2:DeleteInternetGateway",
+                "ec2:DeleteSubnet",
+                "ec2:DeleteVpc",
+            ];
+        }
+        vec![g]
+    }
 
     fn desired(baseline: &Baseline) -> Option<Desired> {
         let c = baseline.default_vpc.as_ref().filter(|c| c.enabled)?;

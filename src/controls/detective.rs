@@ -5,6 +5,7 @@
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, DetectiveConfig};
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -42,6 +43,23 @@ impl Control for Detective {
     type Desired = DetectiveConfig;
     type Observed = Observed;
     type Op = CreateGraph;
+
+    fn permissions(_desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        vec![
+            Grant::write("ThreatDetection", &["detective:CreateGraph"]).and_read(&[
+                "detective:ListGraphs",
+                // Detective needs GuardDuty to have run for a while: its age is read.
+                "guardduty:ListDetectors",
+                "guardduty:GetDetector",
+            ]),
+            Grant::write(
+                "ServiceLinkedRolesOfTheServicesItEnables",
+                &["iam:CreateServiceLinkedRole"],
+            )
+            .on([arns.iam("role/aws-service-role/*")])
+            .when(json!({"StringEquals": {"iam:AWSServiceName": ["detective.amazonaws.com"]}})),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<DetectiveConfig> {
         baseline.detective.clone().filter(|d| d.enabled)

@@ -4,6 +4,7 @@ use super::log_key::Account;
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::Baseline;
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use serde_json::json;
 
@@ -115,6 +116,21 @@ impl Control for EbsEncryption {
     type Desired = Desired;
     type Observed = Observed;
     type Op = Op;
+
+    fn permissions(_desired: &Self::Desired, _arns: &Arns) -> Vec<Grant> {
+        vec![
+            Grant::write(
+                "AccountSettings",
+                &[
+                    "ec2:EnableEbsEncryptionByDefault",
+                    "ec2:ModifyEbsDefaultKmsKeyId",
+                ],
+            )
+            .and_read(&["ec2:GetEbsEncryptionByDefault", "ec2:GetEbsDefaultKmsKeyId"]),
+            // The key a baseline names is checked before it is made the default.
+            Grant::read("KeysRead", &["kms:DescribeKey"]),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<Desired> {
         let c = baseline.ebs_encryption.as_ref().filter(|c| c.enabled)?;

@@ -11,6 +11,7 @@
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, FindingFrequency, GuardDutyConfig};
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_guardduty::types::{
     DetectorAdditionalConfiguration, DetectorFeature, DetectorFeatureConfiguration,
@@ -71,6 +72,19 @@ impl Control for GuardDuty {
     type Desired = GuardDutyConfig;
     type Observed = Option<Detector>;
     type Op = Op;
+
+    fn permissions(_desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        vec![
+            Grant::write(
+                "ThreatDetection",
+                &["guardduty:CreateDetector", "guardduty:UpdateDetector"],
+            )
+            .and_read(&["guardduty:ListDetectors", "guardduty:GetDetector"]),
+            Grant::write("ServiceLinkedRolesOfTheServicesItEnables", &["iam:CreateServiceLinkedRole"])
+                .on([arns.iam("role/aws-service-role/*")])
+                .when(json!({"StringEquals": {"iam:AWSServiceName": ["guardduty.amazonaws.com", "malware-protection.guardduty.amazonaws.com"]}})),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<GuardDutyConfig> {
         baseline.guardduty.clone().filter(|g| g.enabled)

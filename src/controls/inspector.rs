@@ -4,8 +4,10 @@
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, InspectorConfig};
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_inspector2::types::ResourceScanType;
+use serde_json::json;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -29,6 +31,16 @@ impl Control for Inspector {
     type Desired = InspectorConfig;
     type Observed = Observed;
     type Op = Enable;
+
+    fn permissions(_desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        vec![
+            Grant::write("ThreatDetection", &["inspector2:Enable"])
+                .and_read(&["inspector2:BatchGetAccountStatus"]),
+            Grant::write("ServiceLinkedRolesOfTheServicesItEnables", &["iam:CreateServiceLinkedRole"])
+                .on([arns.iam("role/aws-service-role/*")])
+                .when(json!({"StringEquals": {"iam:AWSServiceName": ["inspector2.amazonaws.com", "agentless.inspector2.amazonaws.com"]}})),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<InspectorConfig> {
         baseline.inspector.clone().filter(|i| i.enabled)

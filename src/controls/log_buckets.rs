@@ -10,6 +10,7 @@ use super::log_key::{self, Account};
 use super::{Applied, Control, Proposal, Scope, Target, policy};
 use crate::baseline::{Baseline, LogBucketsConfig};
 use crate::error::{AwsError, aws_err, tolerate};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
@@ -98,6 +99,44 @@ pub struct BucketOp {
     pub steps: Vec<Step>,
 }
 
+/// The log buckets, by the baseline's names (in any region: `{region}` is a wildcard).
+fn bucket_grants(desired: &Desired, arns: &Arns) -> Vec<Grant> {
+    let render = |t: &crate::baseline::BucketTemplate| arns.s3(&t.render(&arns.account, "*"));
+    let mut buckets = vec![
+        render(&desired.config.cloudtrail),
+        render(&desired.config.config),
+    ];
+    let mut write = vec![
+        "s3:CreateBucket",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketOwnershipControls",
+        "s3:PutBucketVersioning",
+        "s3:PutBucketPolicy",
+        "s3:PutLifecycleConfiguration",
+    ];
+    if desired.config.access_logging {
+        buckets.push(render(&desired.config.access_log_bucket));
+        write.push("s3:PutBucketLogging");
+    }
+    vec![
+        // A bucket HeadBucket may not read is looked for among the caller's own.
+        Grant::read("Discover", &["s3:ListAllMyBuckets"]),
+        Grant::write("LogBuckets", &write)
+            .and_read(&[
+                "s3:ListBucket",
+                "s3:GetEncryptionConfiguration",
+                "s3:GetBucketPublicAccessBlock",
+                "s3:GetBucketOwnershipControls",
+                "s3:GetBucketVersioning",
+                "s3:GetBucketPolicy",
+                "s3:GetLifecycleConfiguration",
+                "s3:GetBucketLogging",
+            ])
+            .on(buckets),
+    ]
+}
+
 impl Control for LogBuckets {
     const NAME: &'static str = "log_buckets";
     const SCOPE: Scope = Scope::Account;
@@ -105,6 +144,10 @@ impl Control for LogBuckets {
     type Desired = Desired;
     type Observed = Observed;
     type Op = BucketOp;
+
+    fn permissions(desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        bucket_grants(desired, arns)
+    }
 
     fn desired(baseline: &Baseline) -> Option<Desired> {
         let config = baseline.log_buckets.clone().filter(|b| b.enabled)?;

@@ -6,6 +6,7 @@
 use super::{Applied, Control, Proposal, Scope, Target, policy};
 use crate::baseline::{Baseline, KmsAlias};
 use crate::error::{AwsError, aws_err, tolerate};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use serde_json::{Value, json};
 
@@ -107,6 +108,45 @@ pub enum Op {
     },
 }
 
+/// What making and keeping a key of ours needs. Keys are made only tagged as ours, and
+/// only keys tagged as ours are changed (tags count at once; aliases take minutes).
+pub fn key_grants(arns: &Arns, alias: &str) -> Vec<Grant> {
+    let (tag, ours) = MANAGED_BY;
+    vec![
+        Grant::read(
+            "KeysRead",
+            &[
+                "kms:DescribeKey",
+                "kms:GetKeyRotationStatus",
+                "kms:GetKeyPolicy",
+                "kms:ListResourceTags",
+                "kms:ListKeys",
+                "kms:ListAliases",
+            ],
+        ),
+        Grant::write(
+            "KeysAreCreatedTaggedAsItsOwn",
+            &["kms:CreateKey", "kms:TagResource"],
+        )
+        .when(json!({
+            "StringEquals": {format!("aws:RequestTag/{tag}"): ours},
+            "ForAllValues:StringEquals": {"aws:TagKeys": [tag, WHICH_KEY]}
+        })),
+        Grant::write(
+            "OnlyKeysItMadeAreChanged",
+            &[
+                "kms:PutKeyPolicy",
+                "kms:EnableKeyRotation",
+                "kms:CreateAlias",
+                "kms:ScheduleKeyDeletion",
+            ],
+        )
+        .on([arns.regional("kms", "key/*")])
+        .when(json!({"StringEquals": {format!("aws:ResourceTag/{tag}"): ours}})),
+        Grant::write("OnlyItsAliases", &["kms:CreateAlias"]).on([arns.regional("kms", alias)]),
+    ]
+}
+
 impl Control for LogKey {
     const NAME: &'static str = "log_key";
     const SCOPE: Scope = Scope::Account;
@@ -114,6 +154,10 @@ impl Control for LogKey {
     type Desired = Desired;
     type Observed = Observed;
     type Op = Op;
+
+    fn permissions(desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        key_grants(arns, &desired.alias.0)
+    }
 
     fn desired(baseline: &Baseline) -> Option<Desired> {
         let key = baseline.log_key.as_ref().filter(|k| k.enabled)?;

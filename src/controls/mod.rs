@@ -7,6 +7,7 @@
 use crate::aws::Session;
 use crate::baseline::Baseline;
 use crate::error::AwsError;
+use crate::permissions::{Arns, Grant};
 use crate::plan::{Action, Change, Operation};
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -154,6 +155,10 @@ pub trait Control: Send + Sync + 'static {
     /// The desired state, or None when the baseline leaves the control out or disables it.
     fn desired(baseline: &Baseline) -> Option<Self::Desired>;
 
+    /// The IAM actions `observe` (read) and `apply` (write) call, and on what: declared
+    /// beside the calls, so that `baseline permissions` cannot fall behind them.
+    fn permissions(desired: &Self::Desired, arns: &Arns) -> Vec<Grant>;
+
     fn observe(
         target: &Target,
         desired: &Self::Desired,
@@ -178,6 +183,7 @@ pub trait DynControl: Send + Sync {
     fn scope(&self) -> Scope;
     fn stage(&self) -> u8;
     fn enabled(&self, baseline: &Baseline) -> bool;
+    fn permissions(&self, baseline: &Baseline, arns: &Arns) -> Vec<Grant>;
     fn plan_target<'a>(
         &'a self,
         baseline: &'a Baseline,
@@ -211,6 +217,12 @@ impl<C: Control> DynControl for Registered<C> {
 
     fn enabled(&self, baseline: &Baseline) -> bool {
         C::desired(baseline).is_some()
+    }
+
+    fn permissions(&self, baseline: &Baseline, arns: &Arns) -> Vec<Grant> {
+        C::desired(baseline)
+            .map(|d| C::permissions(&d, arns))
+            .unwrap_or_default()
     }
 
     fn plan_target<'a>(

@@ -10,6 +10,7 @@ use super::log_key::{self, Account, Key};
 use super::{Applied, Control, Proposal, Scope, Target, policy};
 use crate::baseline::{Baseline, NotificationsConfig};
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_eventbridge::types::{InputTransformer, RuleState};
 use serde_json::{Value, json};
@@ -23,6 +24,9 @@ const WHICH_KEY: &str = "notifications";
 pub const FORWARDER_ROLE: &str = "baseline-events-forwarder";
 const FORWARDER_POLICY: &str = "put-events-on-the-home-bus";
 pub const FORWARD_RULE: &str = "baseline-findings-to-home-region";
+const GUARDDUTY_RULE: &str = "baseline-guardduty-findings";
+const SECURITY_HUB_RULE: &str = "baseline-securityhub-findings";
+const ACCESS_ANALYZER_RULE: &str = "baseline-access-analyzer-findings";
 const TOPIC_TARGET: &str = "baseline-topic";
 const BUS_TARGET: &str = "baseline-home-bus";
 
@@ -112,6 +116,13 @@ impl Control for Notifications {
     type Observed = Observed;
     type Op = Op;
 
+    fn permissions(desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        let mut grants = log_key::key_grants(arns, KEY_ALIAS);
+        grants.push(topic_and_rules(arns, &desired.config.topic.0));
+        grants.extend(forwarder_role(arns));
+        grants
+    }
+
     fn desired(baseline: &Baseline) -> Option<Desired> {
         let config = baseline.notifications.clone().filter(|n| n.enabled)?;
         Some(Desired { config })
@@ -135,6 +146,52 @@ pub fn topic_arn(account: &Account, name: &str) -> String {
         "arn:{}:sns:{}:{}:{name}",
         account.partition, account.home_region, account.id
     )
+}
+
+/// The alert topic and the rules that publish to it.
+fn topic_and_rules(arns: &Arns, topic: &str) -> Grant {
+    let mut resources = vec![arns.regional("sns", topic)];
+    resources.extend(
+        [GUARDDUTY_RULE, SECURITY_HUB_RULE, ACCESS_ANALYZER_RULE]
+            .map(|rule| arns.regional("events", &format!("rule/{rule}"))),
+    );
+    Grant::write(
+        "Notifications",
+        &[
+            "sns:CreateTopic",
+            "sns:SetTopicAttributes",
+            "sns:Subscribe",
+            "events:PutRule",
+            "events:PutTargets",
+        ],
+    )
+    .and_read(&[
+        "sns:GetTopicAttributes",
+        "sns:ListSubscriptionsByTopic",
+        "events:DescribeRule",
+        "events:ListTargetsByRule",
+    ])
+    .on(resources)
+}
+
+/// The role EventBridge forwards other regions' findings with, given to EventBridge only.
+fn forwarder_role(arns: &Arns) -> Vec<Grant> {
+    let role = arns.iam(&format!("role/{FORWARDER_ROLE}"));
+    vec![
+        Grant::write(
+            "RolesItOwns",
+            &[
+                "iam:CreateRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:PutRolePolicy",
+            ],
+        )
+        .and_read(&["iam:GetRole", "iam:GetRolePolicy"])
+        .on([role.clone()]),
+        Grant::write("PassTheForwarderRoleToEventBridge", &["iam:PassRole"])
+            .on([role])
+            .when(json!({"StringEquals": {"iam:PassedToService": "events.amazonaws.com"}})),
+    ]
 }
 
 fn home_bus(account: &Account) -> String {
@@ -247,7 +304,7 @@ pub fn home_rules(config: &NotificationsConfig, account: &Account) -> Vec<(Rule,
     let console = "https://console.aws.amazon.com";
     let mut out = vec![(
         Rule {
-            name: "baseline-guardduty-findings".into(),
+            name: GUARDDUTY_RULE.into(),
             pattern: json!({
                 "source": ["aws.guardduty"],
                 "detail-type": ["GuardDuty Finding"],
@@ -280,7 +337,7 @@ pub fn home_rules(config: &NotificationsConfig, account: &Account) -> Vec<(Rule,
             .collect();
         out.push((
             Rule {
-                name: "baseline-securityhub-findings".into(),
+                name: SECURITY_HUB_RULE.into(),
                 pattern: json!({
                     "source": ["aws.securityhub"],
                     "detail-type": ["Security Hub Findings - Imported"],
@@ -308,7 +365,7 @@ pub fn home_rules(config: &NotificationsConfig, account: &Account) -> Vec<(Rule,
     if config.access_analyzer {
         out.push((
             Rule {
-                name: "baseline-access-analyzer-findings".into(),
+                name: ACCESS_ANALYZER_RULE.into(),
                 pattern: json!({
                     "source": ["aws.access-analyzer"],
                     "detail-type": ["Access Analyzer Finding"],
@@ -934,6 +991,16 @@ impl Control for Forwarding {
     type Desired = ();
     type Observed = (Account, Option<Rule>);
     type Op = Op;
+
+    fn permissions(_desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        let mut grants = vec![
+            Grant::write("Notifications", &["events:PutRule", "events:PutTargets"])
+                .and_read(&["events:DescribeRule", "events:ListTargetsByRule"])
+                .on([arns.regional("events", &format!("rule/{FORWARD_RULE}"))]),
+        ];
+        grants.extend(forwarder_role(arns));
+        grants
+    }
 
     fn desired(baseline: &Baseline) -> Option<()> {
         baseline

@@ -3,6 +3,7 @@
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, PasswordPolicyConfig};
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use serde::Serialize;
 
@@ -119,6 +120,13 @@ impl Control for PasswordPolicy {
     type Desired = PasswordPolicyConfig;
     type Observed = Option<Policy>;
     type Op = Policy;
+
+    fn permissions(_desired: &Self::Desired, _arns: &Arns) -> Vec<Grant> {
+        vec![
+            Grant::write("AccountSettings", &["iam:UpdateAccountPasswordPolicy"])
+                .and_read(&["iam:GetAccountPasswordPolicy"]),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<PasswordPolicyConfig> {
         baseline.password_policy.clone().filter(|p| p.enabled)

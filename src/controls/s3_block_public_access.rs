@@ -3,6 +3,7 @@
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::Baseline;
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 use serde::Serialize;
@@ -34,6 +35,13 @@ impl Control for S3BlockPublicAccess {
     type Desired = ();
     type Observed = Option<Flags>;
     type Op = Flags;
+
+    fn permissions(_desired: &Self::Desired, _arns: &Arns) -> Vec<Grant> {
+        vec![
+            Grant::write("AccountSettings", &["s3:PutAccountPublicAccessBlock"])
+                .and_read(&["s3:GetAccountPublicAccessBlock"]),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<()> {
         baseline

@@ -4,6 +4,7 @@
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, SecurityContactConfig};
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_account::types::AlternateContactType;
 use serde_json::{Value, json};
@@ -30,6 +31,13 @@ impl Control for SecurityContact {
     type Desired = Contact;
     type Observed = Option<Contact>;
     type Op = Contact;
+
+    fn permissions(_desired: &Self::Desired, _arns: &Arns) -> Vec<Grant> {
+        vec![
+            Grant::write("AccountSettings", &["account:PutAlternateContact"])
+                .and_read(&["account:GetAlternateContact"]),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<Contact> {
         let c: &SecurityContactConfig = baseline.security_contact.as_ref().filter(|c| c.enabled)?;

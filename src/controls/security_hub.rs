@@ -7,6 +7,7 @@
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, SecurityHubConfig, StandardName};
 use crate::error::{AwsError, aws_err};
+use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_securityhub::operation::describe_hub::DescribeHubError;
 use aws_sdk_securityhub::types::{ControlFindingGenerator, StandardsSubscriptionRequest};
@@ -74,6 +75,31 @@ impl Control for SecurityHub {
     type Desired = SecurityHubConfig;
     type Observed = Observed;
     type Op = Op;
+
+    fn permissions(_desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
+        vec![
+            Grant::write(
+                "ThreatDetection",
+                &[
+                    "securityhub:EnableSecurityHub",
+                    "securityhub:UpdateSecurityHubConfiguration",
+                    "securityhub:BatchEnableStandards",
+                    "securityhub:BatchDisableStandards",
+                ],
+            )
+            .and_read(&[
+                "securityhub:DescribeHub",
+                "securityhub:DescribeStandards",
+                "securityhub:GetEnabledStandards",
+            ]),
+            Grant::write(
+                "ServiceLinkedRolesOfTheServicesItEnables",
+                &["iam:CreateServiceLinkedRole"],
+            )
+            .on([arns.iam("role/aws-service-role/*")])
+            .when(json!({"StringEquals": {"iam:AWSServiceName": ["securityhub.amazonaws.com"]}})),
+        ]
+    }
 
     fn desired(baseline: &Baseline) -> Option<SecurityHubConfig> {
         baseline.security_hub.clone().filter(|s| s.enabled)

@@ -8,6 +8,7 @@ mod examples;
 mod guardduty;
 mod interrupted;
 mod keep_in_place;
+mod permissions;
 mod races;
 mod startup;
 mod strict_emulator;
