@@ -116,16 +116,7 @@ impl Control for CloudTrailLogs {
                 &["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
             )
             .and_read(&["logs:DescribeLogGroups"]),
-            Grant::write(
-                "RolesItOwns",
-                &[
-                    "iam:CreateRole",
-                    "iam:UpdateAssumeRolePolicy",
-                    "iam:PutRolePolicy",
-                ],
-            )
-            .and_read(&["iam:GetRole", "iam:GetRolePolicy"])
-            .on([role]),
+            super::notifications::role_grant(role),
         ]
     }
 

@@ -174,20 +174,26 @@ fn topic_and_rules(arns: &Arns, topic: &str) -> Grant {
     .on(resources)
 }
 
+/// What observing and keeping one of our roles (with its inline policy) calls: the role
+/// helpers here, which CloudTrail's log-group role uses too.
+pub fn role_grant(role: String) -> Grant {
+    Grant::write(
+        "RolesItOwns",
+        &[
+            "iam:CreateRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:PutRolePolicy",
+        ],
+    )
+    .and_read(&["iam:GetRole", "iam:GetRolePolicy"])
+    .on([role])
+}
+
 /// The role EventBridge forwards other regions' findings with, given to EventBridge only.
 fn forwarder_role(arns: &Arns) -> Vec<Grant> {
     let role = arns.iam(&format!("role/{FORWARDER_ROLE}"));
     vec![
-        Grant::write(
-            "RolesItOwns",
-            &[
-                "iam:CreateRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:PutRolePolicy",
-            ],
-        )
-        .and_read(&["iam:GetRole", "iam:GetRolePolicy"])
-        .on([role.clone()]),
+        role_grant(role.clone()),
         Grant::write("PassTheForwarderRoleToEventBridge", &["iam:PassRole"])
             .on([role])
             .when(json!({"StringEquals": {"iam:PassedToService": "events.amazonaws.com"}})),
