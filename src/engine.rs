@@ -5,10 +5,12 @@
 use crate::aws::{AccountRegion, Session};
 use crate::baseline::{Baseline, Regions};
 use crate::controls::{Applied, DynControl, Scope, Target};
-use crate::error::{AwsError, Error, ErrorKind};
+use crate::error::{Error, ErrorKind, TargetError};
 use crate::plan::{Action, AppliedChange, Change, Failure, Outcome, Plan, RegionStatus};
+use futures::FutureExt;
 use indicatif::ProgressBar;
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::task::JoinSet;
@@ -124,6 +126,11 @@ pub async fn plan(
         ctx.home_region.clone(),
     );
     plan.regions = ctx.regions.clone();
+    plan.controls = controls
+        .iter()
+        .filter(|c| c.enabled(baseline))
+        .map(|c| c.name())
+        .collect();
 
     let mut targets = Vec::new();
     for control in controls.iter().filter(|c| c.enabled(baseline)) {
@@ -147,19 +154,26 @@ pub async fn plan(
             tracing::info_span!("observe", control = control.name(), region = %target.region);
         tasks.spawn(
             async move {
-                let result = control.plan_target(&baseline, &target).await;
+                // A panic is this target's failure, not the end of the run.
+                let result = AssertUnwindSafe(control.plan_target(&baseline, &target))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| Err(TargetError::panicked(panic)));
                 (control.name(), region, result)
             }
             .instrument(span),
         );
     }
     while let Some(joined) = tasks.join_next().await {
-        let (name, region, result) = joined.expect("a target task panicked");
+        let Ok((name, region, result)) = joined else {
+            // Only a cancelled task gets here: panics are caught inside the task.
+            continue;
+        };
         progress.inc(1);
         match result {
             Ok(changes) => plan.changes.extend(changes),
             // A service that does not exist in a region is not a failure of the run.
-            Err(error) if error.kind == ErrorKind::Unsupported => plan.changes.push(Change {
+            Err(error) if error.kind() == ErrorKind::Unsupported => plan.changes.push(Change {
                 address: address_of(name, region.as_deref()),
                 control: name,
                 region,
@@ -193,70 +207,131 @@ fn address_of(control: &str, region: Option<&str>) -> String {
     }
 }
 
+/// A node of the apply graph: one control in one region (None for account-wide ones).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Node {
+    control: &'static str,
+    region: Option<String>,
+}
+
+impl std::fmt::Display for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&address_of(self.control, self.region.as_deref()))
+    }
+}
+
+/// The nodes `node` comes after: a regional dependency in the same region, an
+/// account-wide one as itself, and a regional one of an account-wide control in every
+/// region.
+fn dependencies(node: &Node, controls: &[Arc<dyn DynControl>], regions: &[String]) -> Vec<Node> {
+    let Some(control) = controls.iter().find(|c| c.name() == node.control) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for name in control.after() {
+        let Some(dep) = controls.iter().find(|c| c.name() == *name) else {
+            continue;
+        };
+        match (dep.scope(), &node.region) {
+            (Scope::Account, _) => out.push(Node {
+                control: dep.name(),
+                region: None,
+            }),
+            (Scope::Regional, Some(region)) => out.push(Node {
+                control: dep.name(),
+                region: Some(region.clone()),
+            }),
+            (Scope::Regional, None) => out.extend(regions.iter().map(|r| Node {
+                control: dep.name(),
+                region: Some(r.clone()),
+            })),
+        }
+    }
+    out
+}
+
 /// Carries out every change of `plan` that has an operation. Changes of one target run in
-/// their control's order; targets of stage 0 run concurrently, together with the staged
-/// chain (stage 1, then 2, …). `on_done` sees each result as it completes.
+/// their control's order; targets run as soon as the targets their control comes after
+/// (`Control::AFTER`) have ended, everything else at once. A target that failed to be
+/// observed or applied stops exactly the targets that come after it. `on_done` sees
+/// each result as it completes.
 pub async fn apply(
     ctx: &Context,
     plan: &Plan,
     controls: &[Arc<dyn DynControl>],
     on_done: &(dyn Fn(&AppliedChange) + Sync),
 ) -> Vec<AppliedChange> {
-    let mut groups: BTreeMap<(&str, Option<&str>), Vec<Change>> = BTreeMap::new();
+    let mut groups: BTreeMap<Node, Vec<Change>> = BTreeMap::new();
     for change in plan
         .changes
         .iter()
         .filter(|c| c.action.is_change() && c.operation.is_some())
     {
         groups
-            .entry((change.control, change.region.as_deref()))
+            .entry(Node {
+                control: change.control,
+                region: change.region.clone(),
+            })
             .or_default()
             .push(change.clone());
     }
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut stages: BTreeMap<u8, Vec<Group>> = BTreeMap::new();
-    for ((name, region), mut changes) in groups {
-        let Some(control) = controls.iter().find(|c| c.name() == name).cloned() else {
+    let regions: Vec<String> = ctx.target_regions().map(str::to_owned).collect();
+    let known_failed: BTreeMap<Node, String> = plan
+        .failures
+        .iter()
+        .map(|f| {
+            let node = Node {
+                control: f.control,
+                region: f.region.clone(),
+            };
+            (node, format!("could not be observed ({})", f.error))
+        })
+        .collect();
+    let mut work: BTreeMap<Node, Group> = BTreeMap::new();
+    let mut nodes = Vec::new();
+    for (node, mut changes) in groups {
+        let Some(control) = controls.iter().find(|c| c.name() == node.control).cloned() else {
             continue;
         };
         changes.sort_by_key(|c| c.order);
-        let target = ctx.target_of(control.as_ref(), region);
-        stages.entry(control.stage()).or_default().push(Group {
-            control,
-            target,
-            changes,
-        });
+        let target = ctx.target_of(control.as_ref(), node.region.as_deref());
+        nodes.push((node.clone(), dependencies(&node, controls, &regions)));
+        work.insert(
+            node,
+            Group {
+                control,
+                target,
+                changes,
+            },
+        );
     }
-    let mut tasks = JoinSet::new();
-    for group in stages.remove(&0).unwrap_or_default() {
-        tasks.spawn(group.run(tx.clone()));
-    }
-    let chain_tx = tx.clone();
-    tasks.spawn(async move {
-        let mut blocked: Option<String> = None;
-        for (_, groups) in stages {
-            if let Some(failed) = &blocked {
-                for change in groups.iter().flat_map(|g| &g.changes) {
-                    let _ = chain_tx.send(not_attempted(change, failed));
+    let work = Arc::new(work);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let run = crate::graph::run(nodes, &known_failed, move |node: Node, blocked| {
+        let work = work.clone();
+        let tx = tx.clone();
+        async move {
+            let group = &work[&node];
+            match blocked {
+                Some(reason) => {
+                    for change in &group.changes {
+                        let _ = tx.send(not_attempted(change, &reason));
+                    }
+                    Ok(())
                 }
-                continue;
+                None => group.run(tx).await,
             }
-            let results =
-                futures::future::join_all(groups.into_iter().map(|g| g.run(chain_tx.clone())))
-                    .await;
-            blocked = results.into_iter().flatten().next();
         }
-        None
     });
-    drop(tx);
     let mut results = Vec::new();
-    while let Some(result) = rx.recv().await {
-        on_done(&result);
-        results.push(result);
-    }
-    while let Some(joined) = tasks.join_next().await {
-        joined.expect("an apply task panicked");
-    }
+    let collect = async {
+        while let Some(result) = rx.recv().await {
+            on_done(&result);
+            results.push(result);
+        }
+    };
+    // The channel closes when the graph has ended and dropped every sender.
+    let (_ends, ()) = tokio::join!(run, collect);
     results.sort_by(|a, b| a.address.cmp(&b.address));
     results
 }
@@ -269,22 +344,30 @@ struct Group {
 }
 
 impl Group {
-    /// Applies the changes in order, stopping at the first that does not complete.
-    /// Returns the address of a failed change, if any.
-    async fn run(self, tx: tokio::sync::mpsc::UnboundedSender<AppliedChange>) -> Option<String> {
+    /// Applies the changes in order, stopping at the first that does not complete. Fails
+    /// (so that what comes after it is not tried) when a change failed.
+    async fn run(
+        &self,
+        tx: tokio::sync::mpsc::UnboundedSender<AppliedChange>,
+    ) -> Result<(), String> {
         let span = tracing::info_span!("apply", control = self.control.name(), region = %self.target.region);
         async move {
             for change in &self.changes {
                 let started = Instant::now();
-                let outcome = match self.control.apply_change(&self.target, change).await {
+                let applied = AssertUnwindSafe(self.control.apply_change(&self.target, change))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| Err(TargetError::panicked(panic)));
+                let outcome = match applied {
                     Ok(Applied::Done) => Outcome::Applied,
                     Ok(Applied::AlreadyDone) => Outcome::AlreadyDone,
                     Ok(Applied::Deferred(reason)) => Outcome::Deferred { reason },
                     Err(error) => Outcome::Failed { error },
                 };
                 let stop = match &outcome {
-                    Outcome::Failed { .. } => Some(Some(change.address.clone())),
-                    Outcome::Deferred { .. } => Some(None),
+                    Outcome::Failed { .. } => Some(Err(change.address.clone())),
+                    // Deferred: what depends on it may go on, but not the rest of this target.
+                    Outcome::Deferred { .. } => Some(Ok(())),
                     _ => None,
                 };
                 let _ = tx.send(AppliedChange {
@@ -296,27 +379,25 @@ impl Group {
                     seconds: started.elapsed().as_secs_f64(),
                 });
                 // Later changes of a target may build on this one.
-                if let Some(failed) = stop {
-                    return failed;
+                if let Some(end) = stop {
+                    return end;
                 }
             }
-            None
+            Ok(())
         }
         .instrument(span)
         .await
     }
 }
 
-fn not_attempted(change: &Change, failed: &str) -> AppliedChange {
+fn not_attempted(change: &Change, reason: &str) -> AppliedChange {
     AppliedChange {
         address: change.address.clone(),
         control: change.control,
         region: change.region.clone(),
         action: change.action,
         outcome: Outcome::Failed {
-            error: AwsError::not_attempted(format!(
-                "not attempted: {failed}, which it depends on, failed"
-            )),
+            error: TargetError::NotAttempted(reason.to_owned()),
         },
         seconds: 0.0,
     }

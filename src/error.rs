@@ -52,28 +52,6 @@ impl AwsError {
         self.code.as_deref()
     }
 
-    /// The tool itself refused to go on (a safety check failed just before a change).
-    pub fn refused(operation: &'static str, message: impl Into<String>) -> Self {
-        AwsError {
-            operation,
-            code: Some("Refused".into()),
-            message: Some(message.into()),
-            kind: ErrorKind::Permanent,
-            status: None,
-        }
-    }
-
-    /// A change that was not tried because one it depends on failed.
-    pub fn not_attempted(message: String) -> Self {
-        AwsError {
-            operation: "baseline:apply",
-            code: Some("DependencyFailed".into()),
-            message: Some(message),
-            kind: ErrorKind::Permanent,
-            status: None,
-        }
-    }
-
     /// Builds an error that did not come from the SDK (a response the tool cannot use).
     pub fn invalid_response(operation: &'static str, message: impl Into<String>) -> Self {
         AwsError {
@@ -82,6 +60,90 @@ impl AwsError {
             message: Some(message.into()),
             kind: ErrorKind::Permanent,
             status: None,
+        }
+    }
+}
+
+/// Why a target or one of its changes did not complete: an AWS call that failed, or the
+/// tool itself, which refused, did not try, or hit a bug. Serialized in the same shape
+/// as [`AwsError`] (operation, code, message, kind, status), with the codes `Refused`,
+/// `DependencyFailed` and `Panicked` for the tool's own reasons.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// A safety check failed just before a change (or while observing): nothing was sent.
+    #[error("{operation} refused: {message}")]
+    Refused {
+        operation: &'static str,
+        message: String,
+    },
+    /// Not tried, because something it depends on did not complete.
+    #[error("not attempted: {0}")]
+    NotAttempted(String),
+    /// The tool panicked while working on this target; the others went on.
+    #[error("internal error (please report it): {0}")]
+    Panicked(String),
+}
+
+impl TargetError {
+    pub fn refused(operation: &'static str, message: impl Into<String>) -> Self {
+        TargetError::Refused {
+            operation,
+            message: message.into(),
+        }
+    }
+
+    /// A panic's payload, as the message of the target's failure.
+    pub fn panicked(payload: Box<dyn std::any::Any + Send>) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        TargetError::Panicked(message)
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            TargetError::Aws(e) => e.kind,
+            _ => ErrorKind::Permanent,
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            TargetError::Aws(e) => e.code(),
+            TargetError::Refused { .. } => Some("Refused"),
+            TargetError::NotAttempted(_) => Some("DependencyFailed"),
+            TargetError::Panicked(_) => Some("Panicked"),
+        }
+    }
+
+    pub fn as_aws(&self) -> Option<&AwsError> {
+        match self {
+            TargetError::Aws(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for TargetError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let record = |operation: &'static str, message: &str| AwsError {
+            operation,
+            code: self.code().map(str::to_owned),
+            message: Some(message.to_owned()),
+            kind: ErrorKind::Permanent,
+            status: None,
+        };
+        match self {
+            TargetError::Aws(e) => e.serialize(s),
+            TargetError::Refused { operation, message } => record(operation, message).serialize(s),
+            TargetError::NotAttempted(m) => {
+                record("baseline:apply", &format!("not attempted: {m}")).serialize(s)
+            }
+            TargetError::Panicked(m) => record("baseline", m).serialize(s),
         }
     }
 }

@@ -144,12 +144,13 @@ pub fn page(plan: &Plan, results: Option<&[AppliedChange]>, generated_at: &str) 
     for f in &plan.failures {
         mark(f.control, f.region.as_deref(), Cell::Failed);
     }
-    // Rows in the order of the controls' registry (account settings first).
-    let order: Vec<&str> = crate::controls::registry()
-        .iter()
-        .map(|c| c.name())
-        .collect();
-    rows.sort_by_key(|r| order.iter().position(|o| o == r).unwrap_or(usize::MAX));
+    // Rows in the plan's order of settings (account settings first).
+    rows.sort_by_key(|r| {
+        plan.controls
+            .iter()
+            .position(|o| o == r)
+            .unwrap_or(usize::MAX)
+    });
     // Keep only the account column when some setting is account-wide.
     let account_used = cells.keys().any(|(_, col)| col == "account");
     if !account_used {
@@ -267,7 +268,7 @@ pub fn page(plan: &Plan, results: Option<&[AppliedChange]>, generated_at: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::AwsError;
+    use crate::error::TargetError;
     use crate::plan::{Change, Failure, RegionStatus};
 
     fn plan() -> Plan {
@@ -321,7 +322,7 @@ mod tests {
             address: "detective[\"us-east-1\"]".into(),
             control: "detective",
             region: Some("us-east-1".into()),
-            error: AwsError::refused("detective:ListGraphs", "denied"),
+            error: TargetError::refused("detective:ListGraphs", "denied"),
         }];
         plan.finish();
         plan

@@ -1,6 +1,6 @@
 //! The plan: one serializable model that both the text and the JSON output render.
 
-use crate::error::AwsError;
+use crate::error::TargetError;
 use serde::Serialize;
 use serde_json::Value;
 use std::any::Any;
@@ -88,7 +88,7 @@ pub struct Failure {
     pub address: String,
     pub control: &'static str,
     pub region: Option<String>,
-    pub error: AwsError,
+    pub error: TargetError,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -118,6 +118,9 @@ pub struct Plan {
     pub partition: String,
     pub home_region: String,
     pub regions: Vec<RegionStatus>,
+    /// The settings the baseline turns on, account-wide ones first: the order renderers
+    /// show them in.
+    pub controls: Vec<&'static str>,
     pub changes: Vec<Change>,
     pub failures: Vec<Failure>,
     pub summary: Summary,
@@ -132,6 +135,7 @@ impl Plan {
             partition,
             home_region,
             regions: Vec::new(),
+            controls: Vec::new(),
             changes: Vec::new(),
             failures: Vec::new(),
             summary: Summary::default(),
@@ -182,7 +186,7 @@ pub enum Outcome {
         reason: String,
     },
     Failed {
-        error: AwsError,
+        error: TargetError,
     },
 }
 
@@ -213,4 +217,65 @@ impl ApplyReport {
                 .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
                 .count()
     }
+}
+
+/// A change a control proposes, with the typed operation that carries it out.
+#[derive(Debug, Clone)]
+pub struct Proposal<Op> {
+    pub address: String,
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub reason: Option<String>,
+    pub op: Option<Op>,
+}
+
+impl<Op> Proposal<Op> {
+    pub fn new(address: String, action: Action) -> Self {
+        Proposal {
+            address,
+            action,
+            before: None,
+            after: None,
+            reason: None,
+            op: None,
+        }
+    }
+    pub fn before(mut self, v: Value) -> Self {
+        self.before = Some(v);
+        self
+    }
+    pub fn after(mut self, v: Value) -> Self {
+        self.after = Some(v);
+        self
+    }
+    pub fn reason(mut self, r: impl Into<String>) -> Self {
+        self.reason = Some(r.into());
+        self
+    }
+    pub fn op(mut self, op: Op) -> Self {
+        self.op = Some(op);
+        self
+    }
+    /// The same proposal with its operation wrapped (a control that reuses another's).
+    pub fn map_op<T>(self, f: impl FnOnce(Op) -> T) -> Proposal<T> {
+        Proposal {
+            address: self.address,
+            action: self.action,
+            before: self.before,
+            after: self.after,
+            reason: self.reason,
+            op: self.op.map(f),
+        }
+    }
+}
+
+/// How an applied operation ended, when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    /// The live state already had it (another run won a race): nothing was changed.
+    AlreadyDone,
+    /// AWS refused for a reason that passes with time (the plan model's `deferred`).
+    Deferred(String),
 }

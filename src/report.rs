@@ -2,7 +2,7 @@
 //! auditors. Its schema is `docs/report.schema.json`; `format_version` changes on any
 //! incompatible change.
 
-use crate::error::AwsError;
+use crate::error::TargetError;
 use crate::plan::{Action, AppliedChange, Change, Failure, Outcome, Plan, RegionStatus, Summary};
 use serde::Serialize;
 
@@ -62,7 +62,7 @@ pub struct ReportChange {
     /// change that is not one (kept, skipped).
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<AwsError>,
+    pub error: Option<TargetError>,
     pub seconds: f64,
 }
 
@@ -196,7 +196,7 @@ mod tests {
                 region: None,
                 action: Action::Update,
                 outcome: Outcome::Failed {
-                    error: AwsError::refused("x:Y", "no"),
+                    error: TargetError::refused("x:Y", "no"),
                 },
                 seconds: 0.1,
             },

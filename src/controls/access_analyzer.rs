@@ -5,6 +5,7 @@
 
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{AccessAnalyzerConfig, Baseline};
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
@@ -68,7 +69,7 @@ impl Control for AccessAnalyzer {
         baseline.access_analyzer.clone().filter(|a| a.enabled)
     }
 
-    async fn observe(target: &Target, _: &AccessAnalyzerConfig) -> Result<Observed, AwsError> {
+    async fn observe(target: &Target, _: &AccessAnalyzerConfig) -> Result<Observed, TargetError> {
         Ok(Observed {
             home: target.region == target.home_region,
             analyzers: observe_with(&target.access_analyzer()).await?,
@@ -83,8 +84,10 @@ impl Control for AccessAnalyzer {
         plan(desired, &observed.analyzers, region, observed.home)
     }
 
-    async fn apply(target: &Target, op: &CreateAnalyzer) -> Result<Applied, AwsError> {
-        apply_with(&target.access_analyzer(), op).await
+    async fn apply(target: &Target, op: &CreateAnalyzer) -> Result<Applied, TargetError> {
+        apply_with(&target.access_analyzer(), op)
+            .await
+            .map_err(TargetError::from)
     }
 }
 

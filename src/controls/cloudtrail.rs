@@ -4,12 +4,14 @@
 //! name (a second trail would be billed); a trail with our name that falls short is
 //! corrected; otherwise ours is created, delivering to the CloudTrail log bucket.
 
-use super::log_key::{self, Account};
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, BucketTemplate};
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
+use crate::toolkit::account::Account;
+use crate::toolkit::kms;
 use aws_sdk_cloudtrail::types::{EventSelector, ReadWriteType};
 use serde_json::{Value, json};
 
@@ -101,7 +103,7 @@ pub enum Op {
 impl Control for CloudTrail {
     const NAME: &'static str = "cloudtrail";
     const SCOPE: Scope = Scope::Account;
-    const STAGE: u8 = 3;
+    const AFTER: &'static [&'static str] = &["log_key", "log_buckets", "cloudtrail_logs"];
     type Desired = Desired;
     type Observed = Observed;
     type Op = Op;
@@ -148,10 +150,10 @@ impl Control for CloudTrail {
         })
     }
 
-    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsError> {
+    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetError> {
         let kms = target.kms();
         let (key, trails) = tokio::join!(
-            log_key::describe(&kms, &desired.key_alias),
+            kms::describe(&kms, &desired.key_alias),
             observe_trails(target, &desired.name)
         );
         Ok(Observed {
@@ -165,7 +167,7 @@ impl Control for CloudTrail {
         vec![plan(desired, observed)]
     }
 
-    async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, TargetError> {
         apply_with(&target.cloudtrail(), &target.kms(), op).await
     }
 }
@@ -366,7 +368,7 @@ pub async fn apply_with(
     client: &aws_sdk_cloudtrail::Client,
     kms: &aws_sdk_kms::Client,
     op: &Op,
-) -> Result<Applied, AwsError> {
+) -> Result<Applied, TargetError> {
     let (name, selectors, start) = match op {
         Op::Create {
             name,
@@ -374,7 +376,7 @@ pub async fn apply_with(
             key_alias,
             cloudwatch,
         } => {
-            let key = log_key::resolve_arn(kms, key_alias).await?;
+            let key = kms::resolve_arn(kms, key_alias).await?;
             let created = with_role_retry(|| {
                 client
                     .create_trail()
@@ -398,7 +400,7 @@ pub async fn apply_with(
                     // Another run created it first; the next run checks its settings.
                     return Ok(Applied::AlreadyDone);
                 }
-                Err(e) => return Err(aws_err("cloudtrail:CreateTrail")(e)),
+                Err(e) => return Err(aws_err("cloudtrail:CreateTrail")(e).into()),
             }
             (name, true, true)
         }
@@ -412,7 +414,7 @@ pub async fn apply_with(
         } => {
             if *settings {
                 let key = match key_alias {
-                    Some(alias) => Some(log_key::resolve_arn(kms, alias).await?),
+                    Some(alias) => Some(kms::resolve_arn(kms, alias).await?),
                     None => None,
                 };
                 with_role_retry(|| {

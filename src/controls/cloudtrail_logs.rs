@@ -1,16 +1,18 @@
 //! CloudTrail delivery to CloudWatch Logs (`[cloudtrail] cloudwatch_logs`), and the CIS
 //! root-account-usage alarm on it (`root_usage_alarm`). [`CloudTrailLogs`] makes the log
-//! group and the role CloudTrail writes through (stage 2, before the trail);
+//! group and the role CloudTrail writes through (before the trail);
 //! [`RootUsageAlarm`] the metric filter and the alarm, which notifies the alerts topic
-//! (stage 3).
+//! (after the log group and the topic).
 
-use super::log_key::Account;
-use super::notifications::{Role, topic_arn};
-use super::{Applied, Control, Proposal, Scope, Target, policy};
+use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::Baseline;
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
+use crate::toolkit::account::Account;
+use crate::toolkit::iam_role;
+use crate::toolkit::policy;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use serde_json::{Value, json};
@@ -81,7 +83,7 @@ pub struct Observed {
     pub account: Account,
     /// None: no group; Some(None): never expires; Some(Some(days)).
     pub group: Option<Option<i32>>,
-    pub role: Option<Role>,
+    pub role: Option<iam_role::Role>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +105,6 @@ pub struct CloudTrailLogs;
 impl Control for CloudTrailLogs {
     const NAME: &'static str = "cloudtrail_logs";
     const SCOPE: Scope = Scope::Account;
-    const STAGE: u8 = 2;
     type Desired = Desired;
     type Observed = Observed;
     type Op = Op;
@@ -116,7 +117,7 @@ impl Control for CloudTrailLogs {
                 &["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
             )
             .and_read(&["logs:DescribeLogGroups"]),
-            super::notifications::role_grant(role),
+            iam_role::role_grant(role),
         ]
     }
 
@@ -131,7 +132,7 @@ impl Control for CloudTrailLogs {
         })
     }
 
-    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsError> {
+    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetError> {
         let logs = target.session.logs(&target.home_region);
         let iam = target.iam();
         let name = group_name(&desired.trail);
@@ -139,7 +140,7 @@ impl Control for CloudTrailLogs {
             logs.describe_log_groups()
                 .log_group_name_prefix(&name)
                 .send(),
-            super::notifications::observe_role(&iam, ROLE, ROLE_POLICY)
+            iam_role::observe_role(&iam, ROLE, ROLE_POLICY)
         );
         let groups = groups.map_err(aws_err("logs:DescribeLogGroups"))?;
         Ok(Observed {
@@ -157,7 +158,7 @@ impl Control for CloudTrailLogs {
         plan(desired, observed)
     }
 
-    async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, TargetError> {
         match op {
             Op::Group {
                 name,
@@ -171,7 +172,7 @@ impl Control for CloudTrailLogs {
                         Err(e)
                             if e.as_service_error()
                                 .is_some_and(|s| s.is_resource_already_exists_exception()) => {}
-                        Err(e) => return Err(aws_err("logs:CreateLogGroup")(e)),
+                        Err(e) => return Err(aws_err("logs:CreateLogGroup")(e).into()),
                     }
                 }
                 logs.put_retention_policy()
@@ -186,18 +187,17 @@ impl Control for CloudTrailLogs {
                 create,
                 trust,
                 policy,
-            } => {
-                super::notifications::put_role(
-                    &target.iam(),
-                    ROLE,
-                    ROLE_POLICY,
-                    "baseline: lets CloudTrail write the trail's CloudWatch Logs group",
-                    *create,
-                    trust.as_deref(),
-                    policy.as_deref(),
-                )
-                .await
-            }
+            } => iam_role::put_role(
+                &target.iam(),
+                ROLE,
+                ROLE_POLICY,
+                "baseline: lets CloudTrail write the trail's CloudWatch Logs group",
+                *create,
+                trust.as_deref(),
+                policy.as_deref(),
+            )
+            .await
+            .map_err(TargetError::from),
         }
     }
 }
@@ -237,7 +237,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
                 retention_days: desired.retention_days,
             }),
     };
-    let role = super::notifications::role_proposal(
+    let role = iam_role::role_proposal(
         format!("iam.role[{ROLE:?}]"),
         &trust(account, &desired.trail),
         &write_policy(account, &desired.trail),
@@ -286,7 +286,7 @@ pub enum AlarmOp {
 impl Control for RootUsageAlarm {
     const NAME: &'static str = "root_usage_alarm";
     const SCOPE: Scope = Scope::Account;
-    const STAGE: u8 = 3;
+    const AFTER: &'static [&'static str] = &["cloudtrail_logs", "notifications"];
     type Desired = AlarmDesired;
     type Observed = AlarmObserved;
     type Op = AlarmOp;
@@ -313,7 +313,10 @@ impl Control for RootUsageAlarm {
         })
     }
 
-    async fn observe(target: &Target, desired: &AlarmDesired) -> Result<AlarmObserved, AwsError> {
+    async fn observe(
+        target: &Target,
+        desired: &AlarmDesired,
+    ) -> Result<AlarmObserved, TargetError> {
         observe_alarm(
             &target.session.logs(&target.home_region),
             &target.session.cloudwatch(&target.home_region),
@@ -321,19 +324,21 @@ impl Control for RootUsageAlarm {
             desired,
         )
         .await
+        .map_err(TargetError::from)
     }
 
     fn plan(desired: &AlarmDesired, observed: &AlarmObserved, _: &str) -> Vec<Proposal<AlarmOp>> {
         plan_alarm(desired, observed)
     }
 
-    async fn apply(target: &Target, op: &AlarmOp) -> Result<Applied, AwsError> {
+    async fn apply(target: &Target, op: &AlarmOp) -> Result<Applied, TargetError> {
         apply_alarm(
             &target.session.logs(&target.home_region),
             &target.session.cloudwatch(&target.home_region),
             op,
         )
         .await
+        .map_err(TargetError::from)
     }
 }
 
@@ -366,7 +371,7 @@ pub async fn observe_alarm(
                     t.map(|t| t.metric_value().to_owned()).unwrap_or_default(),
                 )
             }),
-        // The group is made in an earlier stage of the same run.
+        // The group is made before this, in the same run.
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) =>
@@ -396,7 +401,7 @@ pub async fn observe_alarm(
 
 pub fn plan_alarm(desired: &AlarmDesired, observed: &AlarmObserved) -> Vec<Proposal<AlarmOp>> {
     let group = group_name(&desired.trail);
-    let topic = topic_arn(&observed.account, &desired.topic);
+    let topic = observed.account.topic_arn(&desired.topic);
     let want_filter = (
         ROOT_PATTERN.to_owned(),
         METRIC.to_owned(),

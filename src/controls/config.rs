@@ -5,12 +5,13 @@
 //! one delivery channel per region: existing ones are adopted whatever their names, and
 //! only what falls short is changed.
 
-use super::log_key::Account;
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, BucketTemplate, DeliveryFrequency};
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
+use crate::toolkit::account::Account;
 use aws_sdk_config::types::{
     ConfigSnapshotDeliveryProperties, ConfigurationRecorder, DeliveryChannel,
     MaximumExecutionFrequency, RecordingGroup,
@@ -117,7 +118,7 @@ pub enum Op {
 impl Control for Config {
     const NAME: &'static str = "config";
     const SCOPE: Scope = Scope::Regional;
-    const STAGE: u8 = 3;
+    const AFTER: &'static [&'static str] = &["config_role", "log_buckets"];
     type Desired = Desired;
     type Observed = Observed;
     type Op = Op;
@@ -157,7 +158,7 @@ impl Control for Config {
         })
     }
 
-    async fn observe(target: &Target, _: &Desired) -> Result<Observed, AwsError> {
+    async fn observe(target: &Target, _: &Desired) -> Result<Observed, TargetError> {
         let mut observed = observe_with(&target.config(), Account::of(target)).await?;
         observed.global_region = global_region(&target.home_region, &target.regions);
         Ok(observed)
@@ -167,8 +168,10 @@ impl Control for Config {
         plan(desired, observed, region)
     }
 
-    async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
-        apply_with(&target.config(), op).await
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, TargetError> {
+        apply_with(&target.config(), op)
+            .await
+            .map_err(TargetError::from)
     }
 }
 
@@ -445,7 +448,6 @@ pub struct CreateRole;
 impl Control for ConfigRole {
     const NAME: &'static str = "config_role";
     const SCOPE: Scope = Scope::Account;
-    const STAGE: u8 = 2;
     type Desired = ();
     type Observed = Option<String>;
     type Op = CreateRole;
@@ -467,7 +469,7 @@ impl Control for ConfigRole {
         baseline.config.as_ref().filter(|c| c.enabled).map(|_| ())
     }
 
-    async fn observe(target: &Target, _: &()) -> Result<Option<String>, AwsError> {
+    async fn observe(target: &Target, _: &()) -> Result<Option<String>, TargetError> {
         match target.iam().get_role().role_name(ROLE_NAME).send().await {
             Ok(out) => Ok(out.role().map(|r| r.arn().to_owned())),
             Err(e)
@@ -476,7 +478,7 @@ impl Control for ConfigRole {
             {
                 Ok(None)
             }
-            Err(e) => Err(aws_err("iam:GetRole")(e)),
+            Err(e) => Err(aws_err("iam:GetRole")(e).into()),
         }
     }
 
@@ -490,7 +492,7 @@ impl Control for ConfigRole {
         }]
     }
 
-    async fn apply(target: &Target, _: &CreateRole) -> Result<Applied, AwsError> {
+    async fn apply(target: &Target, _: &CreateRole) -> Result<Applied, TargetError> {
         match target
             .iam()
             .create_service_linked_role()
@@ -509,7 +511,7 @@ impl Control for ConfigRole {
             {
                 Ok(Applied::AlreadyDone)
             }
-            Err(e) => Err(aws_err("iam:CreateServiceLinkedRole")(e)),
+            Err(e) => Err(aws_err("iam:CreateServiceLinkedRole")(e).into()),
         }
     }
 }

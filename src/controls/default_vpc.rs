@@ -3,6 +3,7 @@
 
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::Baseline;
+use crate::error::TargetError;
 use crate::error::{AwsError, ErrorKind, aws_err, tolerate};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
@@ -140,8 +141,10 @@ impl Control for DefaultVpc {
         Some(Desired { delete: c.delete })
     }
 
-    async fn observe(target: &Target, _: &Desired) -> Result<Vec<Vpc>, AwsError> {
-        observe_region(&target.ec2(), None).await
+    async fn observe(target: &Target, _: &Desired) -> Result<Vec<Vpc>, TargetError> {
+        observe_region(&target.ec2(), None)
+            .await
+            .map_err(TargetError::from)
     }
 
     fn plan(desired: &Desired, observed: &Vec<Vpc>, region: &str) -> Vec<Proposal<DeleteVpc>> {
@@ -176,14 +179,14 @@ impl Control for DefaultVpc {
             .collect()
     }
 
-    async fn apply(target: &Target, op: &DeleteVpc) -> Result<Applied, AwsError> {
+    async fn apply(target: &Target, op: &DeleteVpc) -> Result<Applied, TargetError> {
         let ec2 = target.ec2();
         // Time may have passed since the plan was shown: look again before deleting.
         let Some(vpc) = observe_region(&ec2, Some(&op.vpc_id)).await?.pop() else {
             return Ok(Applied::AlreadyDone);
         };
         if let Some(used) = vpc.usage.describe() {
-            return Err(AwsError::refused(
+            return Err(TargetError::refused(
                 "ec2:DeleteVpc",
                 format!("{} is now in use ({used}); it was kept", vpc.id),
             ));

@@ -4,6 +4,7 @@
 
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, DetectiveConfig};
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
@@ -65,21 +66,24 @@ impl Control for Detective {
         baseline.detective.clone().filter(|d| d.enabled)
     }
 
-    async fn observe(target: &Target, _: &DetectiveConfig) -> Result<Observed, AwsError> {
+    async fn observe(target: &Target, _: &DetectiveConfig) -> Result<Observed, TargetError> {
         observe_with(
             &target.detective(),
             &target.guardduty(),
             DateTime::from(std::time::SystemTime::now()),
         )
         .await
+        .map_err(TargetError::from)
     }
 
     fn plan(_: &DetectiveConfig, observed: &Observed, region: &str) -> Vec<Proposal<CreateGraph>> {
         vec![plan(observed, region)]
     }
 
-    async fn apply(target: &Target, _: &CreateGraph) -> Result<Applied, AwsError> {
-        apply_with(&target.detective()).await
+    async fn apply(target: &Target, _: &CreateGraph) -> Result<Applied, TargetError> {
+        apply_with(&target.detective())
+            .await
+            .map_err(TargetError::from)
     }
 }
 

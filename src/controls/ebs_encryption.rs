@@ -1,11 +1,12 @@
 //! EBS encryption by default, in every target region, optionally with a chosen KMS key.
 
-use super::log_key::Account;
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::Baseline;
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
+use crate::toolkit::account::Account;
 use serde_json::json;
 
 pub struct EbsEncryption;
@@ -139,16 +140,20 @@ impl Control for EbsEncryption {
         })
     }
 
-    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsError> {
-        observe_with(&target.ec2(), &target.kms(), desired, &Account::of(target)).await
+    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetError> {
+        observe_with(&target.ec2(), &target.kms(), desired, &Account::of(target))
+            .await
+            .map_err(TargetError::from)
     }
 
     fn plan(desired: &Desired, observed: &Observed, region: &str) -> Vec<Proposal<Op>> {
         plan(desired, observed, region)
     }
 
-    async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
-        apply_with(&target.ec2(), op).await
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, TargetError> {
+        apply_with(&target.ec2(), op)
+            .await
+            .map_err(TargetError::from)
     }
 }
 

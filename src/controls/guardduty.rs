@@ -10,6 +10,7 @@
 
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, FindingFrequency, GuardDutyConfig};
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
@@ -90,8 +91,13 @@ impl Control for GuardDuty {
         baseline.guardduty.clone().filter(|g| g.enabled)
     }
 
-    async fn observe(target: &Target, _: &GuardDutyConfig) -> Result<Option<Detector>, AwsError> {
-        observe_with(&target.guardduty()).await
+    async fn observe(
+        target: &Target,
+        _: &GuardDutyConfig,
+    ) -> Result<Option<Detector>, TargetError> {
+        observe_with(&target.guardduty())
+            .await
+            .map_err(TargetError::from)
     }
 
     fn plan(
@@ -102,8 +108,10 @@ impl Control for GuardDuty {
         plan(desired, observed, region)
     }
 
-    async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
-        apply_with(&target.guardduty(), op).await
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, TargetError> {
+        apply_with(&target.guardduty(), op)
+            .await
+            .map_err(TargetError::from)
     }
 }
 

@@ -3,7 +3,8 @@
 
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, InspectorConfig};
-use crate::error::{AwsError, aws_err};
+use crate::error::TargetError;
+use crate::error::aws_err;
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_inspector2::types::ResourceScanType;
@@ -46,7 +47,7 @@ impl Control for Inspector {
         baseline.inspector.clone().filter(|i| i.enabled)
     }
 
-    async fn observe(target: &Target, _: &InspectorConfig) -> Result<Observed, AwsError> {
+    async fn observe(target: &Target, _: &InspectorConfig) -> Result<Observed, TargetError> {
         observe_with(&target.inspector(), &target.account).await
     }
 
@@ -54,7 +55,7 @@ impl Control for Inspector {
         vec![plan(desired, observed, region)]
     }
 
-    async fn apply(target: &Target, op: &Enable) -> Result<Applied, AwsError> {
+    async fn apply(target: &Target, op: &Enable) -> Result<Applied, TargetError> {
         apply_with(&target.inspector(), &target.account, op).await
     }
 }
@@ -62,7 +63,7 @@ impl Control for Inspector {
 pub async fn observe_with(
     client: &aws_sdk_inspector2::Client,
     account: &str,
-) -> Result<Observed, AwsError> {
+) -> Result<Observed, TargetError> {
     let out = client
         .batch_get_account_status()
         .account_ids(account)
@@ -70,7 +71,7 @@ pub async fn observe_with(
         .await
         .map_err(aws_err("inspector2:BatchGetAccountStatus"))?;
     if let Some(failed) = out.failed_accounts().first() {
-        return Err(AwsError::refused(
+        return Err(TargetError::refused(
             "inspector2:BatchGetAccountStatus",
             format!(
                 "{}: {}",
@@ -147,7 +148,7 @@ pub async fn apply_with(
     client: &aws_sdk_inspector2::Client,
     account: &str,
     op: &Enable,
-) -> Result<Applied, AwsError> {
+) -> Result<Applied, TargetError> {
     let out = client
         .enable()
         .account_ids(account)
@@ -161,7 +162,7 @@ pub async fn apply_with(
         .await
         .map_err(aws_err("inspector2:Enable"))?;
     match out.failed_accounts().first() {
-        Some(f) => Err(AwsError::refused(
+        Some(f) => Err(TargetError::refused(
             "inspector2:Enable",
             format!("{}: {}", f.error_code().as_str(), f.error_message()),
         )),

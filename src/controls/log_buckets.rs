@@ -6,12 +6,15 @@
 //! adopted and only what it lacks is applied; its other policy statements and lifecycle
 //! rules stay.
 
-use super::log_key::{self, Account};
-use super::{Applied, Control, Proposal, Scope, Target, policy};
+use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, LogBucketsConfig};
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err, tolerate};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
+use crate::toolkit::account::Account;
+use crate::toolkit::kms;
+use crate::toolkit::policy;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
     BucketVersioningStatus, CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration,
@@ -140,7 +143,7 @@ fn bucket_grants(desired: &Desired, arns: &Arns) -> Vec<Grant> {
 impl Control for LogBuckets {
     const NAME: &'static str = "log_buckets";
     const SCOPE: Scope = Scope::Account;
-    const STAGE: u8 = 2;
+    const AFTER: &'static [&'static str] = &["log_key"];
     type Desired = Desired;
     type Observed = Observed;
     type Op = BucketOp;
@@ -158,13 +161,13 @@ impl Control for LogBuckets {
         })
     }
 
-    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsError> {
+    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetError> {
         let account = Account::of(target);
         let s3 = target.s3();
         let kms = target.kms();
         let wanted = wanted(desired, &account);
         let (key, buckets) = tokio::join!(
-            log_key::describe(&kms, &desired.key_alias),
+            kms::describe(&kms, &desired.key_alias),
             futures::future::try_join_all(
                 wanted
                     .iter()
@@ -182,7 +185,7 @@ impl Control for LogBuckets {
         plan(desired, observed)
     }
 
-    async fn apply(target: &Target, op: &BucketOp) -> Result<Applied, AwsError> {
+    async fn apply(target: &Target, op: &BucketOp) -> Result<Applied, TargetError> {
         apply_with(&target.s3(), &target.kms(), &target.home_region, op).await
     }
 }
@@ -246,7 +249,7 @@ pub async fn observe_bucket(
     s3: &aws_sdk_s3::Client,
     name: &str,
     account: &Account,
-) -> Result<Bucket, AwsError> {
+) -> Result<Bucket, TargetError> {
     let head = s3
         .head_bucket()
         .bucket(name)
@@ -258,7 +261,7 @@ pub async fn observe_bucket(
             if let Some(region) = h.bucket_region()
                 && region != account.home_region
             {
-                return Err(AwsError::refused(
+                return Err(TargetError::refused(
                     "s3:HeadBucket",
                     format!(
                         "the bucket {name} is in {region}, not in the home region {}: choose another name in [log_buckets]",
@@ -288,9 +291,9 @@ pub async fn observe_bucket(
                     "the bucket {name} exists but is either another account's or not readable by this identity (s3:HeadBucket answered 403, and s3:ListAllMyBuckets is denied, so the two cannot be told apart): allow s3:ListAllMyBuckets, or choose another name in [log_buckets]"
                 ),
             };
-            return Err(AwsError::refused("s3:HeadBucket", message));
+            return Err(TargetError::refused("s3:HeadBucket", message));
         }
-        Err(e) => return Err(aws_err("s3:HeadBucket")(e)),
+        Err(e) => return Err(aws_err("s3:HeadBucket")(e).into()),
     }
     let (enc, pab, own, ver, pol, life, logging) = tokio::join!(
         s3.get_bucket_encryption().bucket(name).send(),
@@ -667,7 +670,7 @@ pub async fn apply_with(
     kms: &aws_sdk_kms::Client,
     home_region: &str,
     op: &BucketOp,
-) -> Result<Applied, AwsError> {
+) -> Result<Applied, TargetError> {
     let b = op.bucket.as_str();
     for step in &op.steps {
         match step {
@@ -684,7 +687,7 @@ pub async fn apply_with(
                 let created = req.send().await.map_err(aws_err("s3:CreateBucket"));
                 match tolerate(created, &["BucketAlreadyOwnedByYou"]) {
                     Err(e) if e.code() == Some("BucketAlreadyExists") => {
-                        return Err(AwsError::refused(
+                        return Err(TargetError::refused(
                             "s3:CreateBucket",
                             format!(
                                 "the bucket name {b} belongs to another account: choose another name in [log_buckets]"
@@ -733,7 +736,7 @@ pub async fn apply_with(
                     .map_err(aws_err("s3:PutBucketOwnershipControls"))?;
             }
             Step::Encryption => {
-                let key = log_key::resolve_arn(kms, &op.key_alias).await?;
+                let key = kms::resolve_arn(kms, &op.key_alias).await?;
                 put_encryption(s3, b, Some(key)).await?;
             }
             Step::EncryptionS3 => put_encryption(s3, b, None).await?,

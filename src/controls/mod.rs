@@ -1,19 +1,23 @@
 //! The controls: one module per baseline setting, each with a thin `observe` (SDK output
 //! to a plain struct), a pure `plan(desired, observed)` and an `apply` per operation.
 //!
-//! Adding a control: a new module implementing [`Control`], one line in [`registry`], its
-//! table in `baseline.rs`, and a page in `docs/`.
+//! Adding a control: a new module implementing [`Control`], one line in `registry.rs`,
+//! and a page in `docs/` (see docs/architecture.md).
 
 use crate::aws::Session;
 use crate::baseline::Baseline;
-use crate::error::AwsError;
+use crate::error::TargetError;
 use crate::permissions::{Arns, Grant};
-use crate::plan::{Action, Change, Operation};
+pub use crate::plan::{Applied, Proposal};
+use crate::plan::{Change, Operation};
+use crate::toolkit::account::Account;
 use futures::future::BoxFuture;
-use serde_json::Value;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
+
+mod registry;
+pub use registry::registry;
 
 pub mod access_analyzer;
 pub mod cloudtrail;
@@ -28,35 +32,9 @@ pub mod log_buckets;
 pub mod log_key;
 pub mod notifications;
 pub mod password_policy;
-pub mod policy;
 pub mod s3_block_public_access;
 pub mod security_contact;
 pub mod security_hub;
-
-/// Every control, in the order their changes are applied within one region.
-pub fn registry() -> Vec<Arc<dyn DynControl>> {
-    vec![
-        register::<password_policy::PasswordPolicy>(),
-        register::<s3_block_public_access::S3BlockPublicAccess>(),
-        register::<ebs_encryption::EbsEncryption>(),
-        register::<security_contact::SecurityContact>(),
-        register::<default_vpc::DefaultVpc>(),
-        register::<guardduty::GuardDuty>(),
-        register::<access_analyzer::AccessAnalyzer>(),
-        register::<security_hub::SecurityHub>(),
-        register::<detective::Detective>(),
-        register::<inspector::Inspector>(),
-        register::<log_key::LogKey>(),
-        register::<notifications::Notifications>(),
-        register::<notifications::Forwarding>(),
-        register::<log_buckets::LogBuckets>(),
-        register::<config::ConfigRole>(),
-        register::<cloudtrail_logs::CloudTrailLogs>(),
-        register::<cloudtrail::CloudTrail>(),
-        register::<cloudtrail_logs::RootUsageAlarm>(),
-        register::<config::Config>(),
-    ]
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -78,76 +56,17 @@ pub struct Target {
     pub regions: Arc<[String]>,
 }
 
-/// A change a control proposes, with the typed operation that carries it out.
-#[derive(Debug, Clone)]
-pub struct Proposal<Op> {
-    pub address: String,
-    pub action: Action,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    pub reason: Option<String>,
-    pub op: Option<Op>,
-}
-
-impl<Op> Proposal<Op> {
-    pub fn new(address: String, action: Action) -> Self {
-        Proposal {
-            address,
-            action,
-            before: None,
-            after: None,
-            reason: None,
-            op: None,
-        }
-    }
-    pub fn before(mut self, v: Value) -> Self {
-        self.before = Some(v);
-        self
-    }
-    pub fn after(mut self, v: Value) -> Self {
-        self.after = Some(v);
-        self
-    }
-    pub fn reason(mut self, r: impl Into<String>) -> Self {
-        self.reason = Some(r.into());
-        self
-    }
-    pub fn op(mut self, op: Op) -> Self {
-        self.op = Some(op);
-        self
-    }
-    /// The same proposal with its operation wrapped (a control that reuses another's).
-    pub fn map_op<T>(self, f: impl FnOnce(Op) -> T) -> Proposal<T> {
-        Proposal {
-            address: self.address,
-            action: self.action,
-            before: self.before,
-            after: self.after,
-            reason: self.reason,
-            op: self.op.map(f),
-        }
-    }
-}
-
-/// How an applied operation ended, when it did not fail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Applied {
-    Done,
-    /// The live state already had it (another run won a race): nothing was changed.
-    AlreadyDone,
-    /// AWS refused for a reason that passes with time (the plan model's `deferred`).
-    Deferred(String),
-}
-
 /// One baseline setting.
 pub trait Control: Send + Sync + 'static {
     /// The baseline table's name, for example `password_policy`.
     const NAME: &'static str;
     const SCOPE: Scope;
-    /// When the control's changes are applied. Stage 0 controls are independent and run
-    /// at once; stages 1, 2, … run one after the other (the log key before the log
-    /// buckets before the trail), and a failure in one stage stops the later ones.
-    const STAGE: u8 = 0;
+    /// The controls (by [`Control::NAME`]) whose changes must be made before this one's:
+    /// the log buckets before the trail that writes to them. A dependency that fails, or
+    /// cannot be observed, stops this control's changes (in the same region when both
+    /// are regional, everywhere when the dependency is account-wide); unrelated
+    /// controls never wait for each other. Checked for cycles when the crate is built.
+    const AFTER: &'static [&'static str] = &[];
     type Desired: Send + Sync + 'static;
     type Observed: Send + 'static;
     type Op: Send + Sync + 'static;
@@ -162,7 +81,7 @@ pub trait Control: Send + Sync + 'static {
     fn observe(
         target: &Target,
         desired: &Self::Desired,
-    ) -> impl Future<Output = Result<Self::Observed, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Self::Observed, TargetError>> + Send;
 
     /// Pure: the same inputs always give the same proposals.
     fn plan(
@@ -174,31 +93,31 @@ pub trait Control: Send + Sync + 'static {
     fn apply(
         target: &Target,
         op: &Self::Op,
-    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Applied, TargetError>> + Send;
 }
 
 /// A control with its types erased, as the engine sees it.
 pub trait DynControl: Send + Sync {
     fn name(&self) -> &'static str;
     fn scope(&self) -> Scope;
-    fn stage(&self) -> u8;
+    fn after(&self) -> &'static [&'static str];
     fn enabled(&self, baseline: &Baseline) -> bool;
     fn permissions(&self, baseline: &Baseline, arns: &Arns) -> Vec<Grant>;
     fn plan_target<'a>(
         &'a self,
         baseline: &'a Baseline,
         target: &'a Target,
-    ) -> BoxFuture<'a, Result<Vec<Change>, AwsError>>;
+    ) -> BoxFuture<'a, Result<Vec<Change>, TargetError>>;
     fn apply_change<'a>(
         &'a self,
         target: &'a Target,
         change: &'a Change,
-    ) -> BoxFuture<'a, Result<Applied, AwsError>>;
+    ) -> BoxFuture<'a, Result<Applied, TargetError>>;
 }
 
 struct Registered<C>(PhantomData<fn() -> C>);
 
-fn register<C: Control>() -> Arc<dyn DynControl> {
+pub(crate) fn register<C: Control>() -> Arc<dyn DynControl> {
     Arc::new(Registered::<C>(PhantomData))
 }
 
@@ -211,8 +130,8 @@ impl<C: Control> DynControl for Registered<C> {
         C::SCOPE
     }
 
-    fn stage(&self) -> u8 {
-        C::STAGE
+    fn after(&self) -> &'static [&'static str] {
+        C::AFTER
     }
 
     fn enabled(&self, baseline: &Baseline) -> bool {
@@ -229,7 +148,7 @@ impl<C: Control> DynControl for Registered<C> {
         &'a self,
         baseline: &'a Baseline,
         target: &'a Target,
-    ) -> BoxFuture<'a, Result<Vec<Change>, AwsError>> {
+    ) -> BoxFuture<'a, Result<Vec<Change>, TargetError>> {
         Box::pin(async move {
             let Some(desired) = C::desired(baseline) else {
                 return Ok(Vec::new());
@@ -258,20 +177,31 @@ impl<C: Control> DynControl for Registered<C> {
         &'a self,
         target: &'a Target,
         change: &'a Change,
-    ) -> BoxFuture<'a, Result<Applied, AwsError>> {
+    ) -> BoxFuture<'a, Result<Applied, TargetError>> {
         Box::pin(async move {
             let op = change
                 .operation
                 .as_ref()
                 .and_then(|o| o.0.downcast_ref::<C::Op>())
                 .ok_or_else(|| {
-                    AwsError::invalid_response(
-                        C::NAME,
-                        "the change carries no operation of this control",
-                    )
+                    TargetError::Panicked(format!(
+                        "a change of {} carries no operation of this control",
+                        C::NAME
+                    ))
                 })?;
             C::apply(target, op).await
         })
+    }
+}
+
+impl Account {
+    /// The account of a target.
+    pub fn of(target: &Target) -> Account {
+        Account {
+            id: target.account.clone(),
+            partition: target.partition.clone(),
+            home_region: target.home_region.clone(),
+        }
     }
 }
 

@@ -6,13 +6,17 @@
 //! region's default event bus (EventBridge delivers to an SNS topic of its own region
 //! only), through a role that may only put events on that bus.
 
-use super::log_key::{self, Account, Key};
-use super::{Applied, Control, Proposal, Scope, Target, policy};
+use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, NotificationsConfig};
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
-use aws_sdk_eventbridge::types::{InputTransformer, RuleState};
+use crate::toolkit::account::Account;
+use crate::toolkit::events_rule::{self, Rule, RuleTarget, observe_rule};
+use crate::toolkit::iam_role::{Role, observe_role, put_role, role_grant, role_proposal};
+use crate::toolkit::kms::{self, Key};
+use crate::toolkit::policy;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -35,33 +39,9 @@ pub struct Desired {
     pub config: NotificationsConfig,
 }
 
-/// One EventBridge rule and its single target, as we want or found it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    pub name: String,
-    pub pattern: Value,
-    pub enabled: bool,
-    pub target: Option<RuleTarget>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleTarget {
-    pub id: String,
-    pub arn: String,
-    pub role_arn: Option<String>,
-    pub paths: BTreeMap<String, String>,
-    pub template: Option<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topic {
     pub kms_key: Option<String>,
-    pub policy: Option<Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Role {
-    pub trust: Option<Value>,
     pub policy: Option<Value>,
 }
 
@@ -82,7 +62,7 @@ pub struct Observed {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    Key(log_key::Op),
+    Key(kms::Op),
     Topic {
         create: bool,
         name: String,
@@ -111,13 +91,12 @@ pub enum Op {
 impl Control for Notifications {
     const NAME: &'static str = "notifications";
     const SCOPE: Scope = Scope::Account;
-    const STAGE: u8 = 1;
     type Desired = Desired;
     type Observed = Observed;
     type Op = Op;
 
     fn permissions(desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
-        let mut grants = log_key::key_grants(arns, KEY_ALIAS);
+        let mut grants = kms::key_grants(arns, KEY_ALIAS);
         grants.push(topic_and_rules(arns, &desired.config.topic.0));
         grants.extend(forwarder_role(arns));
         grants
@@ -128,7 +107,7 @@ impl Control for Notifications {
         Some(Desired { config })
     }
 
-    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsError> {
+    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetError> {
         observe(target, desired).await
     }
 
@@ -136,16 +115,9 @@ impl Control for Notifications {
         plan(desired, observed)
     }
 
-    async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, TargetError> {
         apply(target, op).await
     }
-}
-
-pub fn topic_arn(account: &Account, name: &str) -> String {
-    format!(
-        "arn:{}:sns:{}:{}:{name}",
-        account.partition, account.home_region, account.id
-    )
 }
 
 /// The alert topic and the rules that publish to it.
@@ -172,21 +144,6 @@ fn topic_and_rules(arns: &Arns, topic: &str) -> Grant {
         "events:ListTargetsByRule",
     ])
     .on(resources)
-}
-
-/// What observing and keeping one of our roles (with its inline policy) calls: the role
-/// helpers here, which CloudTrail's log-group role uses too.
-pub fn role_grant(role: String) -> Grant {
-    Grant::write(
-        "RolesItOwns",
-        &[
-            "iam:CreateRole",
-            "iam:UpdateAssumeRolePolicy",
-            "iam:PutRolePolicy",
-        ],
-    )
-    .and_read(&["iam:GetRole", "iam:GetRolePolicy"])
-    .on([role])
 }
 
 /// The role EventBridge forwards other regions' findings with, given to EventBridge only.
@@ -295,7 +252,7 @@ fn forwarder_policy(account: &Account) -> Value {
 
 /// The rules of the home region: one per finding source the baseline turns on.
 pub fn home_rules(config: &NotificationsConfig, account: &Account) -> Vec<(Rule, String)> {
-    let topic = topic_arn(account, &config.topic.0);
+    let topic = account.topic_arn(&config.topic.0);
     let target = |paths: &[(&str, &str)], template: &str| RuleTarget {
         id: TOPIC_TARGET.into(),
         arn: topic.clone(),
@@ -413,210 +370,16 @@ pub fn forward_rule(account: &Account) -> Rule {
     }
 }
 
-/// IAM returns policy documents URL-encoded.
-fn decode_policy(text: &str) -> Option<Value> {
-    serde_json::from_str(text).ok().or_else(|| {
-        let mut bytes = Vec::with_capacity(text.len());
-        let raw = text.as_bytes();
-        let mut i = 0;
-        while i < raw.len() {
-            match raw[i] {
-                b'%' if i + 2 < raw.len() => {
-                    let hex = std::str::from_utf8(&raw[i + 1..i + 3]).ok()?;
-                    bytes.push(u8::from_str_radix(hex, 16).ok()?);
-                    i += 3;
-                }
-                b'+' => {
-                    bytes.push(b' ');
-                    i += 1;
-                }
-                b => {
-                    bytes.push(b);
-                    i += 1;
-                }
-            }
-        }
-        serde_json::from_slice(&bytes).ok()
-    })
-}
-
-/// A role of ours and its one inline policy; None when the role does not exist.
-pub async fn observe_role(
-    iam: &aws_sdk_iam::Client,
-    role: &str,
-    policy_name: &str,
-) -> Result<Option<Role>, AwsError> {
-    match iam.get_role().role_name(role).send().await {
-        Ok(out) => {
-            let trust = out
-                .role()
-                .and_then(|r| r.assume_role_policy_document())
-                .and_then(decode_policy);
-            let inline = match iam
-                .get_role_policy()
-                .role_name(role)
-                .policy_name(policy_name)
-                .send()
-                .await
-            {
-                Ok(p) => decode_policy(p.policy_document()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_no_such_entity_exception()) =>
-                {
-                    None
-                }
-                Err(e) => return Err(aws_err("iam:GetRolePolicy")(e)),
-            };
-            Ok(Some(Role {
-                trust,
-                policy: inline,
-            }))
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(aws_err("iam:GetRole")(e)),
-    }
-}
-
-/// The proposal that gives a role of ours its trust and inline policy. The operation is
-/// (create, trust to set, policy to set).
-pub fn role_proposal(
-    address: String,
-    trust: &Value,
-    inline: &Value,
-    live: Option<&Role>,
-) -> Proposal<(bool, Option<String>, Option<String>)> {
-    match live {
-        None => Proposal::new(address, Action::Create)
-            .after(json!({ "trust": trust, "policy": inline }))
-            .op((true, Some(trust.to_string()), Some(inline.to_string()))),
-        Some(r) => {
-            let trust_ok = r.trust.as_ref() == Some(trust);
-            let policy_ok = r.policy.as_ref() == Some(inline);
-            if trust_ok && policy_ok {
-                Proposal::new(address, Action::NoOp)
-            } else {
-                Proposal::new(address, Action::Update)
-                    .before(json!({ "trust": r.trust, "policy": r.policy }))
-                    .after(json!({ "trust": trust, "policy": inline }))
-                    .op((
-                        false,
-                        (!trust_ok).then(|| trust.to_string()),
-                        (!policy_ok).then(|| inline.to_string()),
-                    ))
-            }
-        }
-    }
-}
-
-/// Creates or corrects a role of ours and its inline policy.
-pub async fn put_role(
-    iam: &aws_sdk_iam::Client,
-    role: &str,
-    policy_name: &str,
-    description: &str,
-    create: bool,
-    trust: Option<&str>,
-    policy: Option<&str>,
-) -> Result<Applied, AwsError> {
-    if let Some(trust) = trust {
-        if create {
-            match iam
-                .create_role()
-                .role_name(role)
-                .description(description)
-                .assume_role_policy_document(trust)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_entity_already_exists_exception()) => {}
-                Err(e) => return Err(aws_err("iam:CreateRole")(e)),
-            }
-        } else {
-            iam.update_assume_role_policy()
-                .role_name(role)
-                .policy_document(trust)
-                .send()
-                .await
-                .map_err(aws_err("iam:UpdateAssumeRolePolicy"))?;
-        }
-    }
-    if let Some(policy) = policy {
-        iam.put_role_policy()
-            .role_name(role)
-            .policy_name(policy_name)
-            .policy_document(policy)
-            .send()
-            .await
-            .map_err(aws_err("iam:PutRolePolicy"))?;
-    }
-    Ok(Applied::Done)
-}
-
-pub async fn observe_rule(
-    client: &aws_sdk_eventbridge::Client,
-    name: &str,
-) -> Result<Option<Rule>, AwsError> {
-    let rule = match client.describe_rule().name(name).send().await {
-        Ok(r) => r,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(aws_err("events:DescribeRule")(e)),
-    };
-    let targets = client
-        .list_targets_by_rule()
-        .rule(name)
-        .send()
-        .await
-        .map_err(aws_err("events:ListTargetsByRule"))?;
-    let target = targets
-        .targets()
-        .iter()
-        .find(|t| t.id() == TOPIC_TARGET || t.id() == BUS_TARGET)
-        .map(|t| RuleTarget {
-            id: t.id().to_owned(),
-            arn: t.arn().to_owned(),
-            role_arn: t.role_arn().map(str::to_owned),
-            paths: t
-                .input_transformer()
-                .and_then(|x| x.input_paths_map())
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
-            template: t.input_transformer().map(|x| x.input_template().to_owned()),
-        });
-    Ok(Some(Rule {
-        name: name.to_owned(),
-        pattern: rule
-            .event_pattern()
-            .and_then(|p| serde_json::from_str(p).ok())
-            .unwrap_or(Value::Null),
-        enabled: rule.state() == Some(&RuleState::Enabled),
-        target,
-    }))
-}
-
-async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsError> {
+async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetError> {
     let account = Account::of(target);
     let kms = target.kms();
     let sns = target.session.sns(&target.home_region);
     let iam = target.iam();
     let events = target.session.eventbridge(&target.home_region);
-    let arn = topic_arn(&account, &desired.config.topic.0);
+    let arn = account.topic_arn(&desired.config.topic.0);
     let rules = home_rules(&desired.config, &account);
 
-    let key = log_key::observe_key(&kms, KEY_ALIAS, WHICH_KEY);
+    let key = kms::observe_key(&kms, KEY_ALIAS, WHICH_KEY);
     let topic = async {
         match sns.get_topic_attributes().topic_arn(&arn).send().await {
             Ok(out) => {
@@ -657,8 +420,11 @@ async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsErro
         }
     };
     let role = observe_role(&iam, FORWARDER_ROLE, FORWARDER_POLICY);
-    let live_rules =
-        futures::future::try_join_all(rules.iter().map(|(r, _)| observe_rule(&events, &r.name)));
+    let live_rules = futures::future::try_join_all(
+        rules
+            .iter()
+            .map(|(r, _)| observe_rule(&events, &r.name, &[TOPIC_TARGET, BUS_TARGET])),
+    );
     let (key, topic, role, live_rules) = tokio::join!(key, topic, role, live_rules);
     let key = key?;
     let (topic, subscriptions) = topic?;
@@ -677,19 +443,6 @@ async fn observe(target: &Target, desired: &Desired) -> Result<Observed, AwsErro
     })
 }
 
-fn rule_view(rule: &Rule) -> Value {
-    json!({
-        "pattern": rule.pattern,
-        "enabled": rule.enabled,
-        "target": rule.target.as_ref().map(|t| json!({
-            "arn": t.arn,
-            "role": t.role_arn,
-            "input_paths": t.paths,
-            "input_template": t.template,
-        })),
-    })
-}
-
 /// The proposal that puts `want` in place of `live`.
 pub fn rule_proposal(
     address: String,
@@ -697,22 +450,12 @@ pub fn rule_proposal(
     live: Option<&Rule>,
     description: &str,
 ) -> Proposal<Op> {
-    let op = || Op::Rule {
-        name: want.name.clone(),
-        description: format!("baseline: {description}"),
-        pattern: want.pattern.to_string(),
-        target: want.target.clone().expect("our rules have a target"),
-    };
-    match live {
-        Some(l) if l == want => Proposal::new(address, Action::NoOp),
-        Some(l) => Proposal::new(address, Action::Update)
-            .before(rule_view(l))
-            .after(rule_view(want))
-            .op(op()),
-        None => Proposal::new(address, Action::Create)
-            .after(rule_view(want))
-            .op(op()),
-    }
+    events_rule::rule_proposal(address, want, live, description).map_op(|r| Op::Rule {
+        name: r.name,
+        description: r.description,
+        pattern: r.pattern,
+        target: r.target,
+    })
 }
 
 pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
@@ -722,7 +465,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
 
     // 1. The key.
     out.push(
-        log_key::key_proposal(
+        kms::key_proposal(
             format!("kms.notifications_key[{KEY_ALIAS:?}]"),
             KEY_ALIAS,
             WHICH_KEY,
@@ -734,7 +477,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
     );
 
     // 2. The topic: encrypted with our key, our statements in its policy.
-    let arn = topic_arn(account, &config.topic.0);
+    let arn = account.topic_arn(&config.topic.0);
     let address = format!("sns.topic[{:?}]", config.topic.0);
     let ours = topic_statements(account, &arn);
     let merged = policy::merge_by_sid(
@@ -848,9 +591,9 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
     out
 }
 
-async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
+async fn apply(target: &Target, op: &Op) -> Result<Applied, TargetError> {
     match op {
-        Op::Key(op) => log_key::apply_with(&target.kms(), op).await,
+        Op::Key(op) => Ok(kms::apply_with(&target.kms(), op).await?),
         Op::Topic {
             create,
             name,
@@ -904,25 +647,24 @@ async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
             create,
             trust,
             policy,
-        } => {
-            put_role(
-                &target.iam(),
-                FORWARDER_ROLE,
-                FORWARDER_POLICY,
-                "baseline: forwards security findings to the home region's event bus",
-                *create,
-                trust.as_deref(),
-                policy.as_deref(),
-            )
-            .await
-        }
+        } => put_role(
+            &target.iam(),
+            FORWARDER_ROLE,
+            FORWARDER_POLICY,
+            "baseline: forwards security findings to the home region's event bus",
+            *create,
+            trust.as_deref(),
+            policy.as_deref(),
+        )
+        .await
+        .map_err(TargetError::from),
         Op::Rule {
             name,
             description,
             pattern,
             target: rule_target,
         } => {
-            put_rule(
+            events_rule::put_rule(
                 &target.eventbridge(),
                 name,
                 description,
@@ -934,66 +676,13 @@ async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
     }
 }
 
-pub async fn put_rule(
-    events: &aws_sdk_eventbridge::Client,
-    name: &str,
-    description: &str,
-    pattern: &str,
-    t: &RuleTarget,
-) -> Result<Applied, AwsError> {
-    events
-        .put_rule()
-        .name(name)
-        .description(description)
-        .event_pattern(pattern)
-        .state(RuleState::Enabled)
-        .send()
-        .await
-        .map_err(aws_err("events:PutRule"))?;
-    let mut target = aws_sdk_eventbridge::types::Target::builder()
-        .id(&t.id)
-        .arn(&t.arn)
-        .set_role_arn(t.role_arn.clone());
-    if let Some(template) = &t.template {
-        target = target.input_transformer(
-            InputTransformer::builder()
-                .set_input_paths_map(Some(t.paths.clone().into_iter().collect()))
-                .input_template(template)
-                .build()
-                .map_err(|e| AwsError::invalid_response("events:PutTargets", e.to_string()))?,
-        );
-    }
-    let out = events
-        .put_targets()
-        .rule(name)
-        .targets(
-            target
-                .build()
-                .map_err(|e| AwsError::invalid_response("events:PutTargets", e.to_string()))?,
-        )
-        .send()
-        .await
-        .map_err(aws_err("events:PutTargets"))?;
-    if let Some(f) = out.failed_entries().first() {
-        return Err(AwsError::refused(
-            "events:PutTargets",
-            format!(
-                "{}: {}",
-                f.error_code().unwrap_or_default(),
-                f.error_message().unwrap_or_default()
-            ),
-        ));
-    }
-    Ok(Applied::Done)
-}
-
 /// Every target region but the home one: forward findings to the home bus.
 pub struct Forwarding;
 
 impl Control for Forwarding {
     const NAME: &'static str = "notification_forwarding";
     const SCOPE: Scope = Scope::Regional;
-    const STAGE: u8 = 2;
+    const AFTER: &'static [&'static str] = &["notifications"];
     type Desired = ();
     type Observed = (Account, Option<Rule>);
     type Op = Op;
@@ -1016,12 +705,12 @@ impl Control for Forwarding {
             .map(|_| ())
     }
 
-    async fn observe(target: &Target, _: &()) -> Result<(Account, Option<Rule>), AwsError> {
+    async fn observe(target: &Target, _: &()) -> Result<(Account, Option<Rule>), TargetError> {
         let account = Account::of(target);
         if target.region == target.home_region {
             return Ok((account, None));
         }
-        let rule = observe_rule(&target.eventbridge(), FORWARD_RULE).await?;
+        let rule = observe_rule(&target.eventbridge(), FORWARD_RULE, &[BUS_TARGET]).await?;
         Ok((account, rule))
     }
 
@@ -1038,17 +727,16 @@ impl Control for Forwarding {
         )]
     }
 
-    async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, TargetError> {
         match op {
             Op::Rule {
                 name,
                 description,
                 pattern,
                 target: t,
-            } => put_rule(&target.eventbridge(), name, description, pattern, t).await,
-            _ => Err(AwsError::invalid_response(
-                "notification_forwarding",
-                "only rules are forwarded",
+            } => events_rule::put_rule(&target.eventbridge(), name, description, pattern, t).await,
+            _ => Err(TargetError::Panicked(
+                "notification_forwarding only forwards rules".to_owned(),
             )),
         }
     }
@@ -1123,7 +811,7 @@ mod tests {
         };
         let p = plan(&Desired { config: config() }, &observed);
         assert_eq!(p[0].action, Action::Update);
-        let Some(Op::Key(log_key::Op::Update {
+        let Some(Op::Key(kms::Op::Update {
             policy: Some(doc), ..
         })) = &p[0].op
         else {
@@ -1182,7 +870,7 @@ mod tests {
     fn everything_in_place_is_no_change_and_a_pending_address_is_said() {
         let want = Desired { config: config() };
         let account = account();
-        let arn = topic_arn(&account, "baseline-security-alerts");
+        let arn = account.topic_arn("baseline-security-alerts");
         let key_doc = policy::merge_by_sid(None, &key_statements(&account));
         let observed = Observed {
             account: account.clone(),
@@ -1301,11 +989,5 @@ mod tests {
             "{p:?}"
         );
         assert_eq!(p.len(), 6);
-    }
-
-    #[test]
-    fn url_encoded_policies_are_read() {
-        let doc = decode_policy("%7B%22Version%22%3A%222012-10-17%22%7D").unwrap();
-        assert_eq!(doc, json!({"Version": "2012-10-17"}));
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, PasswordPolicyConfig};
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
@@ -135,8 +136,8 @@ impl Control for PasswordPolicy {
     async fn observe(
         target: &Target,
         _: &PasswordPolicyConfig,
-    ) -> Result<Option<Policy>, AwsError> {
-        read_policy(&target.iam()).await
+    ) -> Result<Option<Policy>, TargetError> {
+        read_policy(&target.iam()).await.map_err(TargetError::from)
     }
 
     fn plan(
@@ -165,7 +166,7 @@ impl Control for PasswordPolicy {
         }]
     }
 
-    async fn apply(target: &Target, want: &Policy) -> Result<Applied, AwsError> {
+    async fn apply(target: &Target, want: &Policy) -> Result<Applied, TargetError> {
         let iam = target.iam();
         // UpdateAccountPasswordPolicy replaces the whole policy: merge what is live right
         // now, so a policy tightened since we observed it is not loosened by this call.

@@ -2,6 +2,7 @@
 
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::Baseline;
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
@@ -51,8 +52,10 @@ impl Control for S3BlockPublicAccess {
             .map(|_| ())
     }
 
-    async fn observe(target: &Target, _: &()) -> Result<Option<Flags>, AwsError> {
-        read(&target.s3control(), &target.account).await
+    async fn observe(target: &Target, _: &()) -> Result<Option<Flags>, TargetError> {
+        read(&target.s3control(), &target.account)
+            .await
+            .map_err(TargetError::from)
     }
 
     fn plan(_: &(), observed: &Option<Flags>, _: &str) -> Vec<Proposal<Flags>> {
@@ -73,7 +76,7 @@ impl Control for S3BlockPublicAccess {
         }]
     }
 
-    async fn apply(target: &Target, want: &Flags) -> Result<Applied, AwsError> {
+    async fn apply(target: &Target, want: &Flags) -> Result<Applied, TargetError> {
         let client = target.s3control();
         client
             .put_public_access_block()

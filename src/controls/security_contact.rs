@@ -3,6 +3,7 @@
 
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, SecurityContactConfig};
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
@@ -49,16 +50,20 @@ impl Control for SecurityContact {
         })
     }
 
-    async fn observe(target: &Target, _: &Contact) -> Result<Option<Contact>, AwsError> {
-        observe_with(&target.account_api()).await
+    async fn observe(target: &Target, _: &Contact) -> Result<Option<Contact>, TargetError> {
+        observe_with(&target.account_api())
+            .await
+            .map_err(TargetError::from)
     }
 
     fn plan(desired: &Contact, observed: &Option<Contact>, _: &str) -> Vec<Proposal<Contact>> {
         vec![plan(desired, observed)]
     }
 
-    async fn apply(target: &Target, op: &Contact) -> Result<Applied, AwsError> {
-        apply_with(&target.account_api(), op).await
+    async fn apply(target: &Target, op: &Contact) -> Result<Applied, TargetError> {
+        apply_with(&target.account_api(), op)
+            .await
+            .map_err(TargetError::from)
     }
 }
 

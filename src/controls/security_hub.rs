@@ -6,6 +6,7 @@
 
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, SecurityHubConfig, StandardName};
+use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
@@ -105,16 +106,23 @@ impl Control for SecurityHub {
         baseline.security_hub.clone().filter(|s| s.enabled)
     }
 
-    async fn observe(target: &Target, desired: &SecurityHubConfig) -> Result<Observed, AwsError> {
-        observe_with(&target.security_hub(), desired).await
+    async fn observe(
+        target: &Target,
+        desired: &SecurityHubConfig,
+    ) -> Result<Observed, TargetError> {
+        observe_with(&target.security_hub(), desired)
+            .await
+            .map_err(TargetError::from)
     }
 
     fn plan(desired: &SecurityHubConfig, observed: &Observed, region: &str) -> Vec<Proposal<Op>> {
         plan(desired, observed, region)
     }
 
-    async fn apply(target: &Target, op: &Op) -> Result<Applied, AwsError> {
-        apply_with(&target.security_hub(), op, BATCH_ENABLE_INTERVAL).await
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, TargetError> {
+        apply_with(&target.security_hub(), op, BATCH_ENABLE_INTERVAL)
+            .await
+            .map_err(TargetError::from)
     }
 }
 
