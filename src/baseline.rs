@@ -4,6 +4,21 @@
 //! name the file, the line and column, the key, and what is allowed. Nothing here talks
 //! to AWS, so a bad file never causes an AWS call.
 
+use crate::controls::access_analyzer::AccessAnalyzerConfig;
+use crate::controls::cloudtrail::CloudTrailConfig;
+use crate::controls::config::ConfigConfig;
+use crate::controls::default_vpc::DefaultVpcConfig;
+use crate::controls::detective::DetectiveConfig;
+use crate::controls::ebs_encryption::EbsEncryptionConfig;
+use crate::controls::guardduty::GuardDutyConfig;
+use crate::controls::inspector::InspectorConfig;
+use crate::controls::log_buckets::LogBucketsConfig;
+use crate::controls::log_key::LogKeyConfig;
+use crate::controls::notifications::NotificationsConfig;
+use crate::controls::password_policy::PasswordPolicyConfig;
+use crate::controls::s3_block_public_access::S3BlockPublicAccessConfig;
+use crate::controls::security_contact::SecurityContactConfig;
+use crate::controls::security_hub::SecurityHubConfig;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -43,155 +58,6 @@ pub enum Regions {
     #[default]
     All,
     List(Vec<RegionName>),
-}
-
-/// The IAM account password policy. A field left out keeps its live value.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordPolicyConfig {
-    pub enabled: bool,
-    pub minimum_length: Option<Bounded<6, 128>>,
-    pub require_uppercase: Option<bool>,
-    pub require_lowercase: Option<bool>,
-    pub require_numbers: Option<bool>,
-    pub require_symbols: Option<bool>,
-    pub reuse_prevention: Option<Bounded<1, 24>>,
-    pub max_age_days: Option<Bounded<1, 1095>>,
-    pub allow_users_to_change: Option<bool>,
-    pub hard_expiry: Option<bool>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct EbsEncryptionConfig {
-    pub enabled: bool,
-    /// A key id, key ARN, alias name (`alias/x`) or alias ARN; default: the AWS-managed key.
-    pub kms_key_id: Option<KmsKeyRef>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct S3BlockPublicAccessConfig {
-    pub enabled: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DefaultVpcConfig {
-    pub enabled: bool,
-    /// Delete unused default VPCs. Default false: only report them.
-    #[serde(default)]
-    pub delete: bool,
-}
-
-/// IAM Access Analyzer in every target region.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccessAnalyzerConfig {
-    pub enabled: bool,
-    /// The name of the external-access analyzer we create; any active one is adopted.
-    #[serde(default = "default_analyzer_name")]
-    pub name: AnalyzerName,
-    /// Also an unused-access analyzer (paid).
-    #[serde(default)]
-    pub unused_access: bool,
-}
-
-fn default_analyzer_name() -> AnalyzerName {
-    AnalyzerName("baseline-external-access".into())
-}
-
-/// An analyzer name as Access Analyzer accepts it: 1–255 characters, starting with a
-/// letter, then letters, digits, `.`, `_` and `-`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct AnalyzerName(pub String);
-
-impl<'de> Deserialize<'de> for AnalyzerName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let ok = (1..=230).contains(&s.len())
-            && s.starts_with(|c: char| c.is_ascii_alphabetic())
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        if ok {
-            Ok(AnalyzerName(s))
-        } else {
-            Err(de::Error::custom(format!(
-                "invalid analyzer name {s:?}: expected 1 to 230 characters, a letter first, then letters, digits, '.', '_' or '-'"
-            )))
-        }
-    }
-}
-
-/// Alert notifications: an encrypted SNS topic and EventBridge rules for findings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct NotificationsConfig {
-    pub enabled: bool,
-    #[serde(default = "default_topic")]
-    pub topic: TopicName,
-    #[serde(default)]
-    pub emails: Vec<Email>,
-    pub https_endpoint: Option<HttpsUrl>,
-    /// GuardDuty findings at or above this severity (1 to 8.9; 4 is medium).
-    #[serde(default = "default_min_severity")]
-    pub guardduty_min_severity: Bounded<1, 8>,
-    #[serde(default = "default_hub_severities")]
-    pub security_hub_severities: Vec<SeverityLabel>,
-    #[serde(default = "yes")]
-    pub access_analyzer: bool,
-}
-
-fn default_topic() -> TopicName {
-    TopicName("baseline-security-alerts".into())
-}
-fn default_min_severity() -> Bounded<1, 8> {
-    Bounded(4)
-}
-fn default_hub_severities() -> Vec<SeverityLabel> {
-    vec![SeverityLabel::High, SeverityLabel::Critical]
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SeverityLabel {
-    Informational,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl SeverityLabel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Informational => "INFORMATIONAL",
-            Self::Low => "LOW",
-            Self::Medium => "MEDIUM",
-            Self::High => "HIGH",
-            Self::Critical => "CRITICAL",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TopicName(pub String);
-
-impl<'de> Deserialize<'de> for TopicName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        if (1..=256).contains(&s.len())
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-        {
-            Ok(TopicName(s))
-        } else {
-            Err(de::Error::custom(format!(
-                "invalid topic name {s:?}: expected 1 to 256 letters, digits, '-' or '_'"
-            )))
-        }
-    }
 }
 
 /// Domains reserved for documentation (RFC 2606): a baseline that still carries them
@@ -270,79 +136,6 @@ impl HttpsUrl {
     }
 }
 
-/// The account's SECURITY alternate contact.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SecurityContactConfig {
-    pub enabled: bool,
-    pub name: ContactText<64>,
-    pub title: ContactText<50>,
-    pub email: Email,
-    pub phone: Phone,
-}
-
-/// 1 to N characters of text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ContactText<const N: usize>(pub String);
-
-impl<'de, const N: usize> Deserialize<'de> for ContactText<N> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        if s.trim().is_empty() || s.chars().count() > N {
-            Err(de::Error::custom(format!(
-                "expected 1 to {N} characters, got {}",
-                s.chars().count()
-            )))
-        } else {
-            Ok(ContactText(s))
-        }
-    }
-}
-
-/// A phone number: `+`, country code, digits, with optional spaces or dashes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Phone(pub String);
-
-impl<'de> Deserialize<'de> for Phone {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-        let ok = s.starts_with('+')
-            && s.len() <= 25
-            && s[1..]
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
-            && (7..=15).contains(&digits.len());
-        if !ok {
-            return Err(de::Error::custom(format!(
-                "invalid phone number {s:?}: expected +<country code><number>, digits with optional '-' or spaces"
-            )));
-        }
-        Ok(Phone(s))
-    }
-}
-
-impl Phone {
-    /// A number whose last eight digits are zeros has not been filled in.
-    pub fn is_placeholder(&self) -> bool {
-        let digits: Vec<char> = self.0.chars().filter(char::is_ascii_digit).collect();
-        digits.len() >= 8 && digits[digits.len() - 8..].iter().all(|c| *c == '0')
-    }
-}
-
-/// The KMS key that encrypts the audit logs, in the home region.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogKeyConfig {
-    pub enabled: bool,
-    #[serde(default = "default_log_alias")]
-    pub alias: KmsAlias,
-}
-
-fn default_log_alias() -> KmsAlias {
-    KmsAlias("alias/baseline-logs".into())
-}
-
 /// `alias/<name>` of a customer key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KmsAlias(pub String);
@@ -365,41 +158,6 @@ impl<'de> Deserialize<'de> for KmsAlias {
             )))
         }
     }
-}
-
-/// The S3 buckets the trail and AWS Config deliver to, in the home region.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogBucketsConfig {
-    pub enabled: bool,
-    #[serde(default = "default_trail_bucket")]
-    pub cloudtrail: BucketTemplate,
-    #[serde(default = "default_config_bucket")]
-    pub config: BucketTemplate,
-    /// Days before objects move to Glacier Instant Retrieval; 0: never.
-    #[serde(default = "default_glacier_days")]
-    pub transition_to_glacier_ir_days: Bounded<0, 36500>,
-    /// Days before objects expire; 0: never.
-    #[serde(default)]
-    pub expire_days: Bounded<0, 36500>,
-    /// Server access logging of the log buckets to a separate bucket.
-    #[serde(default)]
-    pub access_logging: bool,
-    #[serde(default = "default_access_log_bucket")]
-    pub access_log_bucket: BucketTemplate,
-}
-
-fn default_trail_bucket() -> BucketTemplate {
-    BucketTemplate("baseline-cloudtrail-{account}-{region}".into())
-}
-fn default_config_bucket() -> BucketTemplate {
-    BucketTemplate("baseline-config-{account}-{region}".into())
-}
-fn default_access_log_bucket() -> BucketTemplate {
-    BucketTemplate("baseline-access-logs-{account}-{region}".into())
-}
-fn default_glacier_days() -> Bounded<0, 36500> {
-    Bounded(365)
 }
 
 /// A bucket name with optional `{account}` and `{region}` placeholders.
@@ -434,353 +192,9 @@ impl<'de> Deserialize<'de> for BucketTemplate {
     }
 }
 
-/// One multi-region CloudTrail trail, in the home region.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct CloudTrailConfig {
-    pub enabled: bool,
-    #[serde(default = "default_trail_name")]
-    pub name: TrailName,
-    /// Also deliver to a CloudWatch Logs group (through a role of ours).
-    #[serde(default)]
-    pub cloudwatch_logs: bool,
-    #[serde(default = "default_retention")]
-    pub cloudwatch_logs_retention_days: RetentionDays,
-    /// The CIS root-account-usage metric filter and alarm (needs `cloudwatch_logs` and
-    /// `[notifications]`).
-    #[serde(default)]
-    pub root_usage_alarm: bool,
-}
-
-fn default_trail_name() -> TrailName {
-    TrailName("baseline-trail".into())
-}
-fn default_retention() -> RetentionDays {
-    RetentionDays(365)
-}
-
-/// A CloudWatch Logs retention period: only the day counts `PutRetentionPolicy` accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct RetentionDays(pub u32);
-
-impl RetentionDays {
-    /// The values CloudWatch Logs accepts (PutRetentionPolicy, `retentionInDays`); any
-    /// other is refused with `InvalidParameterException`.
-    pub const ALLOWED: [u32; 22] = [
-        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-        2922, 3288, 3653,
-    ];
-
-    pub fn get(self) -> u32 {
-        self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for RetentionDays {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = i64::deserialize(d)?;
-        match u32::try_from(v) {
-            Ok(days) if Self::ALLOWED.contains(&days) => Ok(RetentionDays(days)),
-            _ => {
-                let allowed = Self::ALLOWED.map(|d| d.to_string()).join(", ");
-                Err(de::Error::custom(format!(
-                    "{v} days is not a retention period CloudWatch Logs accepts: expected one of {allowed}"
-                )))
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TrailName(pub String);
-
-impl<'de> Deserialize<'de> for TrailName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let ok = (3..=128).contains(&s.len())
-            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        if ok {
-            Ok(TrailName(s))
-        } else {
-            Err(de::Error::custom(format!(
-                "invalid trail name {s:?}: expected 3 to 128 letters, digits, '.', '_' or '-', starting and ending with a letter or digit"
-            )))
-        }
-    }
-}
-
-/// AWS Config in every target region.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigConfig {
-    pub enabled: bool,
-    /// How often snapshots are delivered; a more frequent live value is kept.
-    #[serde(default = "default_delivery")]
-    pub delivery_frequency: DeliveryFrequency,
-}
-
-fn default_delivery() -> DeliveryFrequency {
-    DeliveryFrequency::TwentyFourHours
-}
-
-/// From the most to the least frequent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
-pub enum DeliveryFrequency {
-    #[serde(rename = "One_Hour")]
-    OneHour,
-    #[serde(rename = "Three_Hours")]
-    ThreeHours,
-    #[serde(rename = "Six_Hours")]
-    SixHours,
-    #[serde(rename = "Twelve_Hours")]
-    TwelveHours,
-    #[serde(rename = "TwentyFour_Hours")]
-    TwentyFourHours,
-}
-
-impl DeliveryFrequency {
-    pub const ALL: [DeliveryFrequency; 5] = [
-        Self::OneHour,
-        Self::ThreeHours,
-        Self::SixHours,
-        Self::TwelveHours,
-        Self::TwentyFourHours,
-    ];
-    pub fn as_api(self) -> &'static str {
-        match self {
-            Self::OneHour => "One_Hour",
-            Self::ThreeHours => "Three_Hours",
-            Self::SixHours => "Six_Hours",
-            Self::TwelveHours => "Twelve_Hours",
-            Self::TwentyFourHours => "TwentyFour_Hours",
-        }
-    }
-    pub fn from_api(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.as_api() == s)
-    }
-}
-
-/// Security Hub in every target region, with the listed standards.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SecurityHubConfig {
-    pub enabled: bool,
-    /// Short names; each is enabled. Others already enabled are reported and left alone,
-    /// unless `disable_unlisted_standards`.
-    #[serde(default = "default_standards")]
-    pub standards: Vec<StandardName>,
-    #[serde(default)]
-    pub disable_unlisted_standards: bool,
-    /// Controls AWS adds to an enabled standard are enabled too. `false`: left as it is.
-    #[serde(default = "yes")]
-    pub auto_enable_controls: bool,
-    /// One finding per control across standards. `false`: left as it is.
-    #[serde(default = "yes")]
-    pub consolidated_control_findings: bool,
-}
-
-fn default_standards() -> Vec<StandardName> {
-    vec![StandardName::Fsbp, StandardName::Cis]
-}
-
-fn yes() -> bool {
+/// `#[serde(default = "crate::baseline::yes")]`: a switch that is on unless said.
+pub(crate) fn yes() -> bool {
     true
-}
-
-/// A Security Hub standard by short name; the newest version the API offers is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
-pub enum StandardName {
-    #[serde(rename = "fsbp")]
-    Fsbp,
-    #[serde(rename = "cis")]
-    Cis,
-    #[serde(rename = "nist-800-53")]
-    Nist80053,
-    #[serde(rename = "pci-dss")]
-    PciDss,
-}
-
-impl StandardName {
-    pub const ALL: [StandardName; 4] = [Self::Fsbp, Self::Cis, Self::Nist80053, Self::PciDss];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StandardName::Fsbp => "fsbp",
-            StandardName::Cis => "cis",
-            StandardName::Nist80053 => "nist-800-53",
-            StandardName::PciDss => "pci-dss",
-        }
-    }
-
-    /// The name of the standard in its ARN: `…:standards/<slug>/v/<version>` (CIS 1.2.0
-    /// is the older form `…:ruleset/<slug>/v/1.2.0`).
-    pub fn slug(self) -> &'static str {
-        match self {
-            StandardName::Fsbp => "aws-foundational-security-best-practices",
-            StandardName::Cis => "cis-aws-foundations-benchmark",
-            StandardName::Nist80053 => "nist-800-53",
-            StandardName::PciDss => "pci-dss",
-        }
-    }
-}
-
-/// Amazon Detective: a behaviour graph in every target region.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DetectiveConfig {
-    pub enabled: bool,
-}
-
-/// Amazon Inspector scanning; each resource type its own toggle. `false` never disables
-/// scanning that is on (it is left as it is).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct InspectorConfig {
-    pub enabled: bool,
-    #[serde(default = "yes")]
-    pub ec2: bool,
-    #[serde(default = "yes")]
-    pub ecr: bool,
-    #[serde(default = "yes")]
-    pub lambda: bool,
-}
-
-/// GuardDuty in every target region.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct GuardDutyConfig {
-    pub enabled: bool,
-    /// Left out: a new detector gets SIX_HOURS and an existing one keeps its own.
-    pub finding_publishing_frequency: Option<FindingFrequency>,
-    #[serde(default)]
-    pub features: GuardDutyFeatures,
-    /// Protection plans to turn off where they are on: the only way to turn one off
-    /// (a feature `false` or left out keeps the live state). Shown in the plan as removals.
-    #[serde(default)]
-    pub disable: Vec<GuardDutyFeature>,
-    /// Agent management sent with RUNTIME_MONITORING when it is turned on (without it,
-    /// Runtime Monitoring covers nothing). Each `true` by default.
-    #[serde(default)]
-    pub runtime_monitoring_agents: RuntimeMonitoringAgents,
-}
-
-/// A GuardDuty protection plan, as named in `[guardduty.features]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GuardDutyFeature {
-    S3DataEvents,
-    EksAuditLogs,
-    EbsMalwareProtection,
-    RdsLoginEvents,
-    LambdaNetworkLogs,
-    RuntimeMonitoring,
-}
-
-impl GuardDutyFeature {
-    pub fn api_name(self) -> &'static str {
-        match self {
-            GuardDutyFeature::S3DataEvents => "S3_DATA_EVENTS",
-            GuardDutyFeature::EksAuditLogs => "EKS_AUDIT_LOGS",
-            GuardDutyFeature::EbsMalwareProtection => "EBS_MALWARE_PROTECTION",
-            GuardDutyFeature::RdsLoginEvents => "RDS_LOGIN_EVENTS",
-            GuardDutyFeature::LambdaNetworkLogs => "LAMBDA_NETWORK_LOGS",
-            GuardDutyFeature::RuntimeMonitoring => "RUNTIME_MONITORING",
-        }
-    }
-}
-
-/// RUNTIME_MONITORING's additional configuration: which agents GuardDuty manages.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuntimeMonitoringAgents {
-    #[serde(default = "yes")]
-    pub eks_addon_management: bool,
-    #[serde(default = "yes")]
-    pub ecs_fargate_agent_management: bool,
-    #[serde(default = "yes")]
-    pub ec2_agent_management: bool,
-}
-
-impl Default for RuntimeMonitoringAgents {
-    fn default() -> Self {
-        RuntimeMonitoringAgents {
-            eks_addon_management: true,
-            ecs_fargate_agent_management: true,
-            ec2_agent_management: true,
-        }
-    }
-}
-
-impl RuntimeMonitoringAgents {
-    /// The additional-configuration names to turn on.
-    pub fn wanted(&self) -> Vec<&'static str> {
-        [
-            ("EKS_ADDON_MANAGEMENT", self.eks_addon_management),
-            (
-                "ECS_FARGATE_AGENT_MANAGEMENT",
-                self.ecs_fargate_agent_management,
-            ),
-            ("EC2_AGENT_MANAGEMENT", self.ec2_agent_management),
-        ]
-        .into_iter()
-        .filter_map(|(n, on)| on.then_some(n))
-        .collect()
-    }
-}
-
-/// How often GuardDuty publishes updated findings; a more frequent live value is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum FindingFrequency {
-    FifteenMinutes,
-    OneHour,
-    SixHours,
-}
-
-impl FindingFrequency {
-    pub fn as_api(self) -> &'static str {
-        match self {
-            FindingFrequency::FifteenMinutes => "FIFTEEN_MINUTES",
-            FindingFrequency::OneHour => "ONE_HOUR",
-            FindingFrequency::SixHours => "SIX_HOURS",
-        }
-    }
-
-    pub fn from_api(s: &str) -> Option<Self> {
-        [Self::FifteenMinutes, Self::OneHour, Self::SixHours]
-            .into_iter()
-            .find(|f| f.as_api() == s)
-    }
-}
-
-/// GuardDuty protection plans: `true` turns one on; `false` or left out means "not
-/// required" and keeps the live state (turning one off is `[guardduty] disable`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct GuardDutyFeatures {
-    pub s3_data_events: Option<bool>,
-    pub eks_audit_logs: Option<bool>,
-    pub ebs_malware_protection: Option<bool>,
-    pub rds_login_events: Option<bool>,
-    pub lambda_network_logs: Option<bool>,
-    pub runtime_monitoring: Option<bool>,
-}
-
-impl GuardDutyFeatures {
-    /// Each feature's GuardDuty API name and the baseline's wish.
-    pub fn by_api_name(&self) -> [(&'static str, Option<bool>); 6] {
-        [
-            ("S3_DATA_EVENTS", self.s3_data_events),
-            ("EKS_AUDIT_LOGS", self.eks_audit_logs),
-            ("EBS_MALWARE_PROTECTION", self.ebs_malware_protection),
-            ("RDS_LOGIN_EVENTS", self.rds_login_events),
-            ("LAMBDA_NETWORK_LOGS", self.lambda_network_logs),
-            ("RUNTIME_MONITORING", self.runtime_monitoring),
-        ]
-    }
 }
 
 impl Baseline {
@@ -824,145 +238,48 @@ impl Baseline {
 
     /// The log key's alias (the default when the table is left out).
     pub fn log_key_alias(&self) -> String {
-        self.log_key
-            .as_ref()
-            .map_or_else(|| default_log_alias().0, |k| k.alias.0.clone())
+        self.log_key.as_ref().map_or_else(
+            || crate::controls::log_key::default_log_alias().0,
+            |k| k.alias.0.clone(),
+        )
     }
 
     /// The trail's name (the default when the table is left out).
     pub fn trail_name(&self) -> String {
-        self.cloudtrail
-            .as_ref()
-            .map_or_else(|| default_trail_name().0, |t| t.name.0.clone())
+        self.cloudtrail.as_ref().map_or_else(
+            || crate::controls::cloudtrail::default_trail_name().0,
+            |t| t.name.0.clone(),
+        )
     }
 
     /// The first error that a single key's type cannot show: placeholders, values that
-    /// must agree with each other, settings that need another setting on. Each names the
+    /// must agree with each other, settings that need another setting on. Each table
+    /// checks its own (`problem`, beside its type in its control's module) and names the
     /// key it is about, so the error points where the user has to edit.
     fn semantic_error(&self) -> Option<(String, String)> {
-        self.placeholder_error()
-            .or_else(|| self.value_error())
-            .or_else(|| self.requirement_error())
+        let b = self;
+        None.or_else(|| b.notifications.as_ref()?.problem())
+            .or_else(|| b.security_contact.as_ref()?.problem())
+            .or_else(|| b.guardduty.as_ref()?.problem())
+            .or_else(|| b.log_buckets.as_ref()?.problem(b))
+            .or_else(|| b.cloudtrail.as_ref()?.problem(b))
+            .or_else(|| b.config.as_ref()?.problem(b))
     }
 
-    /// An enabled table that still carries the shipped placeholder values.
-    fn placeholder_error(&self) -> Option<(String, String)> {
-        let advice = "is a placeholder: put real contact details, or set enabled = false";
-        if let Some(n) = self.notifications.as_ref().filter(|n| n.enabled) {
-            if let Some((i, e)) = n
-                .emails
-                .iter()
-                .enumerate()
-                .find(|(_, e)| e.is_placeholder())
-            {
-                return Some((
-                    format!("notifications.emails[{i}]"),
-                    format!("{:?} {advice}", e.0),
-                ));
-            }
-            if let Some(u) = n.https_endpoint.as_ref().filter(|u| u.is_placeholder()) {
-                return Some((
-                    "notifications.https_endpoint".into(),
-                    format!("{:?} {advice}", u.0),
-                ));
-            }
-        }
-        if let Some(c) = self.security_contact.as_ref().filter(|c| c.enabled) {
-            if c.email.is_placeholder() {
-                return Some((
-                    "security_contact.email".into(),
-                    format!("{:?} {advice}", c.email.0),
-                ));
-            }
-            if c.phone.is_placeholder() {
-                return Some((
-                    "security_contact.phone".into(),
-                    format!("{:?} {advice}", c.phone.0),
-                ));
-            }
-        }
-        None
+    /// The log key is enabled.
+    pub(crate) fn log_key_on(&self) -> bool {
+        self.log_key.as_ref().is_some_and(|k| k.enabled)
     }
 
-    /// Values that are each valid but that AWS refuses together.
-    fn value_error(&self) -> Option<(String, String)> {
-        if let Some(g) = self.guardduty.as_ref().filter(|g| g.enabled) {
-            let on = g.features.by_api_name();
-            if let Some((i, f)) = g.disable.iter().enumerate().find(|(_, f)| {
-                on.iter()
-                    .any(|(name, want)| *name == f.api_name() && *want == Some(true))
-            }) {
-                return Some((
-                    format!("guardduty.disable[{i}]"),
-                    format!(
-                        "{} is both required (guardduty.features) and listed to disable: keep one",
-                        f.api_name()
-                    ),
-                ));
-            }
-        }
-        let b = self.log_buckets.as_ref().filter(|b| b.enabled)?;
-        let (transition, expire) = (b.transition_to_glacier_ir_days.get(), b.expire_days.get());
-        // S3 PutBucketLifecycleConfiguration: the expiration's Days must be greater than
-        // the transition's Days in the same rule (InvalidArgument otherwise).
-        (transition > 0 && expire > 0 && expire <= transition).then(|| {
-            (
-                "log_buckets.expire_days".into(),
-                format!(
-                    "{expire} must be later than transition_to_glacier_ir_days ({transition}): S3 refuses a lifecycle rule that expires objects before or when they move to Glacier; set expire_days above {transition}, or 0 (never)"
-                ),
-            )
-        })
-    }
-
-    fn requirement_error(&self) -> Option<(String, String)> {
-        let key_on = self.log_key.as_ref().is_some_and(|k| k.enabled);
-        let buckets_on = self.log_buckets.as_ref().is_some_and(|b| b.enabled);
-        let err = |key: &str, message: &str| Some((key.to_owned(), message.to_owned()));
-        if let Some(t) = self.cloudtrail.as_ref().filter(|t| t.enabled) {
-            if !key_on || !buckets_on {
-                return err(
-                    "cloudtrail.enabled",
-                    "needs [log_key] and [log_buckets] enabled: the trail is encrypted with the log key and delivers to the log bucket",
-                );
-            }
-            if t.root_usage_alarm && !t.cloudwatch_logs {
-                return err(
-                    "cloudtrail.root_usage_alarm",
-                    "needs cloudwatch_logs = true: the alarm reads the trail's log group",
-                );
-            }
-            if t.root_usage_alarm && !self.notifications.as_ref().is_some_and(|n| n.enabled) {
-                return err(
-                    "cloudtrail.root_usage_alarm",
-                    "needs [notifications] enabled: the alarm notifies its topic",
-                );
-            }
-        }
-        if self.config.as_ref().is_some_and(|c| c.enabled) && (!key_on || !buckets_on) {
-            return err(
-                "config.enabled",
-                "needs [log_key] and [log_buckets] enabled: AWS Config delivers to the log bucket, encrypted with the log key",
-            );
-        }
-        if let Some(n) = self.notifications.as_ref().filter(|n| n.enabled)
-            && n.emails.is_empty()
-            && n.https_endpoint.is_none()
-        {
-            return err(
-                "notifications.enabled",
-                "lists no emails and no https_endpoint: nobody would hear of a finding",
-            );
-        }
-        if buckets_on && !key_on {
-            return err(
-                "log_buckets.enabled",
-                "needs [log_key] enabled: the log buckets are encrypted with it",
-            );
-        }
-        None
+    /// The log buckets are enabled.
+    pub(crate) fn log_buckets_on(&self) -> bool {
+        self.log_buckets.as_ref().is_some_and(|b| b.enabled)
     }
 }
+
+/// The advice after a placeholder value.
+pub(crate) const PLACEHOLDER: &str =
+    "is a placeholder: put real contact details, or set enabled = false";
 
 /// Where `path` (`notifications.emails[1]`, `cloudtrail.enabled`) is written: the key
 /// itself, an array element's value, or, for a key left out, its nearest written
@@ -1050,7 +367,7 @@ impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Bounded<MIN, MAX>
         struct V<const MIN: u32, const MAX: u32>;
         impl<const MIN: u32, const MAX: u32> Visitor<'_> for V<MIN, MAX> {
             type Value = Bounded<MIN, MAX>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "an integer from {MIN} to {MAX}")
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
@@ -1148,7 +465,7 @@ impl<'de> Deserialize<'de> for Regions {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = Regions;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("\"all\" or a list of region names")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Regions, E> {
@@ -1169,30 +486,6 @@ impl<'de> Deserialize<'de> for Regions {
             }
         }
         d.deserialize_any(V)
-    }
-}
-
-/// A reference to a KMS key, checked for shape (not existence) when the file is read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct KmsKeyRef(pub String);
-
-impl<'de> Deserialize<'de> for KmsKeyRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let is_alias = s
-            .strip_prefix("alias/")
-            .is_some_and(|n| !n.is_empty() && !n.starts_with("aws/"));
-        let is_arn = s.starts_with("arn:") && (s.contains(":key/") || s.contains(":alias/"));
-        let is_id = s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-        let is_mrk = s.starts_with("mrk-") && s.len() > 4;
-        if is_alias || is_arn || is_id || is_mrk {
-            Ok(KmsKeyRef(s))
-        } else {
-            Err(de::Error::custom(format!(
-                "invalid KMS key {s:?}: expected a key id, a key ARN, \"alias/<name>\" of a customer key, or an alias ARN (leave it out for the AWS-managed key)"
-            )))
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! A self-contained HTML page of a plan or an apply (no external assets): the account and
 //! time at the top, a matrix of settings × regions with a legend, then every change.
 
-use crate::plan::{Action, AppliedChange, Outcome, Plan};
+use crate::plan::{Action, AppliedChange, Outcome, Plan, Status};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -116,7 +116,7 @@ pub fn page(plan: &Plan, results: Option<&[AppliedChange]>, generated_at: &str) 
     let mut columns = vec!["account"];
     columns.extend(regions.iter().copied());
 
-    let outcome = |address: &str| results.and_then(|rs| rs.iter().find(|r| r.address == address));
+    let records = crate::plan::records(plan, results);
     let mut cells: BTreeMap<(&str, String), Cell> = BTreeMap::new();
     let mut rows: Vec<&str> = Vec::new();
     let mut mark = |control: &'static str, region: Option<&str>, cell: Cell| {
@@ -127,17 +127,17 @@ pub fn page(plan: &Plan, results: Option<&[AppliedChange]>, generated_at: &str) 
         let slot = cells.entry(key).or_insert(cell);
         *slot = (*slot).max(cell);
     };
-    for c in &plan.changes {
-        let cell = match (c.action, outcome(&c.address).map(|r| &r.outcome)) {
-            (_, Some(Outcome::Applied)) => Cell::Changed,
-            (_, Some(Outcome::AlreadyDone)) => Cell::Compliant,
-            (_, Some(Outcome::Deferred { .. })) => Cell::Deferred,
-            (_, Some(Outcome::Failed { .. })) => Cell::Failed,
-            (Action::NoOp, None) => Cell::Compliant,
-            (Action::Kept, None) => Cell::Kept,
-            (Action::Skipped, None) => Cell::Skipped,
-            (Action::Deferred, None) => Cell::Deferred,
-            (_, None) => Cell::WillChange,
+    for r in &records {
+        let c = r.change;
+        let cell = match (r.status, c.action) {
+            (Status::Applied, _) => Cell::Changed,
+            (Status::AlreadyDone, _) => Cell::Compliant,
+            (Status::Deferred, _) => Cell::Deferred,
+            (Status::Failed, _) => Cell::Failed,
+            (Status::NotApplied, _) => Cell::WillChange,
+            (Status::None, Action::Kept) => Cell::Kept,
+            (Status::None, Action::Skipped) => Cell::Skipped,
+            (Status::None, _) => Cell::Compliant,
         };
         mark(c.control, c.region.as_deref(), cell);
     }
@@ -219,20 +219,22 @@ pub fn page(plan: &Plan, results: Option<&[AppliedChange]>, generated_at: &str) 
     }
     out.push_str("</ul>\n");
 
-    let details: Vec<_> = plan
-        .changes
+    let details: Vec<_> = records
         .iter()
-        .filter(|c| c.action != Action::NoOp || c.reason.is_some())
+        .filter(|r| r.change.action != Action::NoOp || r.change.reason.is_some())
         .collect();
     let _ = writeln!(out, "<h2>Details ({} items)</h2>", details.len());
     out.push_str("<table class=\"details\">\n<thead><tr><th>resource</th><th>action</th><th>outcome</th><th>before</th><th>after</th><th>note</th></tr></thead>\n<tbody>\n");
-    for c in details {
-        let status = match outcome(&c.address).map(|r| &r.outcome) {
-            Some(Outcome::Applied) => "applied".to_owned(),
-            Some(Outcome::AlreadyDone) => "already done".to_owned(),
-            Some(Outcome::Deferred { reason }) => format!("deferred: {reason}"),
-            Some(Outcome::Failed { error }) => format!("failed: {error}"),
-            None => "–".to_owned(),
+    for r in details {
+        let c = r.change;
+        let label = match r.outcome {
+            Some(_) => r.status.label(),
+            None => Status::None.label(),
+        };
+        let status = match r.outcome {
+            Some(Outcome::Deferred { reason }) => format!("{label}: {reason}"),
+            Some(Outcome::Failed { error }) => format!("{label}: {error}"),
+            _ => label.to_owned(),
         };
         let pretty = |v: &Option<serde_json::Value>| {
             v.as_ref()

@@ -190,6 +190,49 @@ pub enum Outcome {
     },
 }
 
+/// What became of a planned change: the one list of statuses and their labels, which
+/// the text, JSON, HTML and report renderers all use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Applied,
+    /// Another run (or a person) made the change between our observation and our call.
+    AlreadyDone,
+    Deferred,
+    Failed,
+    /// A planned change left alone: the run was a plan, or was not confirmed.
+    NotApplied,
+    /// Not a change (kept, skipped, already compliant).
+    None,
+}
+
+impl Status {
+    /// The status of a planned change with `action`, given its apply outcome if any.
+    pub fn of(action: Action, outcome: Option<&Outcome>) -> Status {
+        match (action, outcome) {
+            (_, Some(Outcome::Applied)) => Status::Applied,
+            (_, Some(Outcome::AlreadyDone)) => Status::AlreadyDone,
+            (_, Some(Outcome::Deferred { .. })) => Status::Deferred,
+            (_, Some(Outcome::Failed { .. })) => Status::Failed,
+            (Action::Deferred, None) => Status::Deferred,
+            (a, None) if a.is_change() => Status::NotApplied,
+            _ => Status::None,
+        }
+    }
+
+    /// The words a person reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Applied => "applied",
+            Status::AlreadyDone => "already done",
+            Status::Deferred => "deferred",
+            Status::Failed => "failed",
+            Status::NotApplied => "not applied",
+            Status::None => "–",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AppliedChange {
     pub address: String,
@@ -199,6 +242,56 @@ pub struct AppliedChange {
     #[serde(flatten)]
     pub outcome: Outcome,
     pub seconds: f64,
+}
+
+/// A planned change and what became of it: the one record that the report and the HTML
+/// page read (the text output prints outcomes as they arrive, from [`AppliedChange`]).
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    pub change: &'a Change,
+    pub status: Status,
+    /// How the apply ended for it; None for a plan or a change that was not tried.
+    pub outcome: Option<&'a Outcome>,
+    pub seconds: f64,
+}
+
+impl Record<'_> {
+    pub fn error(&self) -> Option<&TargetError> {
+        match self.outcome {
+            Some(Outcome::Failed { error }) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Why it is kept, skipped or deferred: AWS's reason for a deferral, else the plan's.
+    pub fn reason(&self) -> Option<&str> {
+        match self.outcome {
+            Some(Outcome::Deferred { reason }) => Some(reason),
+            _ => self.change.reason.as_deref(),
+        }
+    }
+}
+
+/// Every change of `plan` with its outcome among `results` (None for a plan).
+pub fn records<'a>(plan: &'a Plan, results: Option<&'a [AppliedChange]>) -> Vec<Record<'a>> {
+    let by_address: std::collections::BTreeMap<&str, &AppliedChange> = results
+        .unwrap_or_default()
+        .iter()
+        .map(|r| (r.address.as_str(), r))
+        .collect();
+    plan.changes
+        .iter()
+        .map(|change| {
+            let result = by_address.get(change.address.as_str());
+            let outcome = result.map(|r| &r.outcome);
+            Record {
+                change,
+                status: Status::of(change.action, outcome),
+                outcome,
+                seconds: result.map_or(0.0, |r| r.seconds),
+            }
+        })
+        .collect()
 }
 
 /// What `apply` did: the plan it carried out and each change's outcome.

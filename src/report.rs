@@ -3,7 +3,7 @@
 //! incompatible change.
 
 use crate::error::TargetError;
-use crate::plan::{Action, AppliedChange, Change, Failure, Outcome, Plan, RegionStatus, Summary};
+use crate::plan::{Action, AppliedChange, Change, Failure, Plan, RegionStatus, Status, Summary};
 use serde::Serialize;
 
 pub const FORMAT_VERSION: &str = "1";
@@ -60,7 +60,7 @@ pub struct ReportChange {
     pub change: Change,
     /// `applied`, `already-done`, `deferred`, `failed`, `not-applied`, or `none` for a
     /// change that is not one (kept, skipped).
-    pub status: &'static str,
+    pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<TargetError>,
     pub seconds: f64,
@@ -83,38 +83,25 @@ pub fn build(plan: &Plan, results: &[AppliedChange], facts: RunFacts) -> Report 
         failed: plan.failures.len(),
         ..Totals::default()
     };
-    let changes = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .map(|c| {
-            let result = results.iter().find(|r| r.address == c.address);
-            let mut change = c.clone();
-            let (status, error) = match (c.action, result.map(|r| &r.outcome)) {
-                (_, Some(Outcome::Applied)) => ("applied", None),
-                (_, Some(Outcome::AlreadyDone)) => ("already-done", None),
-                (_, Some(Outcome::Deferred { reason })) => {
-                    change.reason = Some(reason.clone());
-                    ("deferred", None)
-                }
-                (_, Some(Outcome::Failed { error })) => ("failed", Some(error.clone())),
-                (Action::Deferred, None) => ("deferred", None),
-                (a, None) if a.is_change() => ("not-applied", None),
-                _ => ("none", None),
-            };
-            match status {
-                "applied" => totals.applied += 1,
-                "already-done" => totals.already_done += 1,
-                "deferred" => totals.deferred += 1,
-                "failed" => totals.failed += 1,
-                "not-applied" => totals.not_applied += 1,
-                _ => {}
+    let changes = crate::plan::records(plan, Some(results))
+        .into_iter()
+        .filter(|r| r.change.action != Action::NoOp)
+        .map(|r| {
+            match r.status {
+                Status::Applied => totals.applied += 1,
+                Status::AlreadyDone => totals.already_done += 1,
+                Status::Deferred => totals.deferred += 1,
+                Status::Failed => totals.failed += 1,
+                Status::NotApplied => totals.not_applied += 1,
+                Status::None => {}
             }
+            let mut change = r.change.clone();
+            change.reason = r.reason().map(str::to_owned);
             ReportChange {
                 change,
-                status,
-                error,
-                seconds: result.map_or(0.0, |r| r.seconds),
+                status: r.status,
+                error: r.error().cloned(),
+                seconds: r.seconds,
             }
         })
         .collect();
@@ -158,6 +145,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Outcome;
 
     #[test]
     fn each_change_carries_its_outcome_and_the_totals_add_up() {
@@ -214,18 +202,24 @@ mod tests {
             exit_code: 1,
         };
         let r = build(&plan, &results, facts);
-        let statuses: Vec<(&str, &str)> = r
+        let statuses: Vec<(&str, String)> = r
             .changes
             .iter()
-            .map(|c| (c.change.address.as_str(), c.status))
+            .map(|c| {
+                let status = serde_json::to_value(c.status).unwrap();
+                (
+                    c.change.address.as_str(),
+                    status.as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
         assert_eq!(
             statuses,
             [
-                ("a", "applied"),
-                ("b", "failed"),
-                ("d", "deferred"),
-                ("e", "none")
+                ("a", "applied".to_owned()),
+                ("b", "failed".to_owned()),
+                ("d", "deferred".to_owned()),
+                ("e", "none".to_owned())
             ]
         );
         assert_eq!(

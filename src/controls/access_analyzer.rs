@@ -4,18 +4,60 @@
 //! active analyzer of the type is adopted.
 
 use super::{Applied, Control, Proposal, Scope, Target};
-use crate::baseline::{AccessAnalyzerConfig, Baseline};
+use crate::baseline::Baseline;
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_accessanalyzer::types::Type;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub struct AccessAnalyzer;
 
 pub const EXTERNAL: &str = "ACCOUNT";
 pub const UNUSED: &str = "ACCOUNT_UNUSED_ACCESS";
+
+/// IAM Access Analyzer in every target region.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessAnalyzerConfig {
+    pub enabled: bool,
+    /// The name of the external-access analyzer we create; any active one is adopted.
+    #[serde(default = "default_analyzer_name")]
+    pub name: AnalyzerName,
+    /// Also an unused-access analyzer (paid).
+    #[serde(default)]
+    pub unused_access: bool,
+}
+
+fn default_analyzer_name() -> AnalyzerName {
+    AnalyzerName("baseline-external-access".into())
+}
+
+/// An analyzer name as Access Analyzer accepts it: 1–255 characters, starting with a
+/// letter, then letters, digits, `.`, `_` and `-`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct AnalyzerName(pub String);
+
+impl<'de> Deserialize<'de> for AnalyzerName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = (1..=230).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if ok {
+            Ok(AnalyzerName(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "invalid analyzer name {s:?}: expected 1 to 230 characters, a letter first, then letters, digits, '.', '_' or '-'"
+            )))
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Analyzer {
@@ -177,7 +219,6 @@ pub async fn apply_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::AnalyzerName;
     use aws_sdk_accessanalyzer::operation::{
         create_analyzer::{CreateAnalyzerError, CreateAnalyzerOutput},
         list_analyzers::ListAnalyzersOutput,

@@ -12,10 +12,120 @@ use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use crate::toolkit::account::Account;
 use crate::toolkit::kms;
+use crate::toolkit::names;
 use aws_sdk_cloudtrail::types::{EventSelector, ReadWriteType};
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub struct CloudTrail;
+
+/// One multi-region CloudTrail trail, in the home region.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudTrailConfig {
+    pub enabled: bool,
+    #[serde(default = "default_trail_name")]
+    pub name: TrailName,
+    /// Also deliver to a CloudWatch Logs group (through a role of ours).
+    #[serde(default)]
+    pub cloudwatch_logs: bool,
+    #[serde(default = "default_retention")]
+    pub cloudwatch_logs_retention_days: RetentionDays,
+    /// The CIS root-account-usage metric filter and alarm (needs `cloudwatch_logs` and
+    /// `[notifications]`).
+    #[serde(default)]
+    pub root_usage_alarm: bool,
+}
+
+impl CloudTrailConfig {
+    /// What the trail needs of the other tables.
+    pub(crate) fn problem(&self, baseline: &Baseline) -> Option<(String, String)> {
+        if !self.enabled {
+            return None;
+        }
+        let err = |key: &str, message: &str| Some((key.to_owned(), message.to_owned()));
+        if !baseline.log_key_on() || !baseline.log_buckets_on() {
+            return err(
+                "cloudtrail.enabled",
+                "needs [log_key] and [log_buckets] enabled: the trail is encrypted with the log key and delivers to the log bucket",
+            );
+        }
+        if self.root_usage_alarm && !self.cloudwatch_logs {
+            return err(
+                "cloudtrail.root_usage_alarm",
+                "needs cloudwatch_logs = true: the alarm reads the trail's log group",
+            );
+        }
+        if self.root_usage_alarm && !baseline.notifications.as_ref().is_some_and(|n| n.enabled) {
+            return err(
+                "cloudtrail.root_usage_alarm",
+                "needs [notifications] enabled: the alarm notifies its topic",
+            );
+        }
+        None
+    }
+}
+
+pub(crate) fn default_trail_name() -> TrailName {
+    TrailName("baseline-trail".into())
+}
+fn default_retention() -> RetentionDays {
+    RetentionDays(365)
+}
+
+/// A CloudWatch Logs retention period: only the day counts `PutRetentionPolicy` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RetentionDays(pub u32);
+
+impl RetentionDays {
+    /// The values CloudWatch Logs accepts (PutRetentionPolicy, `retentionInDays`); any
+    /// other is refused with `InvalidParameterException`.
+    pub const ALLOWED: [u32; 22] = [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+        2922, 3288, 3653,
+    ];
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for RetentionDays {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(d)?;
+        match u32::try_from(v) {
+            Ok(days) if Self::ALLOWED.contains(&days) => Ok(RetentionDays(days)),
+            _ => {
+                let allowed = Self::ALLOWED.map(|d| d.to_string()).join(", ");
+                Err(de::Error::custom(format!(
+                    "{v} days is not a retention period CloudWatch Logs accepts: expected one of {allowed}"
+                )))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrailName(pub String);
+
+impl<'de> Deserialize<'de> for TrailName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = (3..=128).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if ok {
+            Ok(TrailName(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "invalid trail name {s:?}: expected 3 to 128 letters, digits, '.', '_' or '-', starting and ending with a letter or digit"
+            )))
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
@@ -129,7 +239,7 @@ impl Control for CloudTrail {
             // The trail is given the role that writes its log group.
             grants.push(
                 Grant::write("PassTheTrailLogsRoleToCloudTrail", &["iam:PassRole"])
-                    .on([arns.iam(&format!("role/{}", super::cloudtrail_logs::ROLE))])
+                    .on([arns.iam(&format!("role/{}", names::TRAIL_LOGS_ROLE))])
                     .when(json!({"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}})),
             );
         }
@@ -264,8 +374,8 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
         .unwrap_or_else(|| desired.key_alias.clone());
     let cloudwatch = desired.cloudwatch_logs.then(|| {
         (
-            super::cloudtrail_logs::group_arn(&observed.account, &desired.name),
-            super::cloudtrail_logs::role_arn(&observed.account),
+            names::trail_group_arn(&observed.account, &desired.name),
+            names::trail_logs_role_arn(&observed.account),
         )
     });
     // With CloudWatch Logs on, a trail must deliver to our group (the alarm reads it).
@@ -321,7 +431,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
                 Some(t) => p.reason(format!(
                     "the existing trail {} does not deliver to {}, so this one is created (a second trail is billed)",
                     t.arn,
-                    super::cloudtrail_logs::group_name(&desired.name)
+                    names::trail_group_name(&desired.name)
                 )),
                 None => p,
             }

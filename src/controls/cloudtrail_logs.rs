@@ -12,12 +12,14 @@ use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use crate::toolkit::account::Account;
 use crate::toolkit::iam_role;
+use crate::toolkit::names::{
+    TRAIL_LOGS_ROLE as ROLE, trail_group_arn as group_arn, trail_group_name as group_name,
+};
 use crate::toolkit::policy;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use serde_json::{Value, json};
 
-pub const ROLE: &str = "baseline-cloudtrail-logs";
 const ROLE_POLICY: &str = "write-the-trail-log-group";
 pub const FILTER: &str = "baseline-root-account-usage";
 pub const ALARM: &str = "baseline-root-account-usage";
@@ -25,25 +27,6 @@ pub const METRIC: &str = "RootAccountUsage";
 pub const NAMESPACE: &str = "baseline/CIS";
 /// The CIS AWS Foundations Benchmark's root-usage filter.
 pub const ROOT_PATTERN: &str = "{ $.userIdentity.type = \"Root\" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != \"AwsServiceEvent\" }";
-
-/// The log group a trail delivers to.
-pub fn group_name(trail: &str) -> String {
-    format!("/baseline/cloudtrail/{trail}")
-}
-
-pub fn group_arn(account: &Account, trail: &str) -> String {
-    format!(
-        "arn:{}:logs:{}:{}:log-group:{}:*",
-        account.partition,
-        account.home_region,
-        account.id,
-        group_name(trail)
-    )
-}
-
-pub fn role_arn(account: &Account) -> String {
-    format!("arn:{}:iam::{}:role/{ROLE}", account.partition, account.id)
-}
 
 fn trust(account: &Account, trail: &str) -> Value {
     json!({

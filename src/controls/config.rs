@@ -6,7 +6,7 @@
 //! only what falls short is changed.
 
 use super::{Applied, Control, Proposal, Scope, Target};
-use crate::baseline::{Baseline, BucketTemplate, DeliveryFrequency};
+use crate::baseline::{Baseline, BucketTemplate};
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
@@ -16,6 +16,7 @@ use aws_sdk_config::types::{
     ConfigSnapshotDeliveryProperties, ConfigurationRecorder, DeliveryChannel,
     MaximumExecutionFrequency, RecordingGroup,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub struct Config;
@@ -24,6 +25,69 @@ pub const ROLE_NAME: &str = "AWSServiceRoleForConfig";
 pub const SERVICE: &str = "config.amazonaws.com";
 /// The name AWS gives a recorder or channel made without one.
 const DEFAULT_NAME: &str = "default";
+
+/// AWS Config in every target region.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigConfig {
+    pub enabled: bool,
+    /// How often snapshots are delivered; a more frequent live value is kept.
+    #[serde(default = "default_delivery")]
+    pub delivery_frequency: DeliveryFrequency,
+}
+
+impl ConfigConfig {
+    /// What the recorder needs of the other tables.
+    pub(crate) fn problem(&self, baseline: &Baseline) -> Option<(String, String)> {
+        (self.enabled && (!baseline.log_key_on() || !baseline.log_buckets_on())).then(|| {
+            (
+                "config.enabled".into(),
+                "needs [log_key] and [log_buckets] enabled: AWS Config delivers to the log bucket, encrypted with the log key".into(),
+            )
+        })
+    }
+}
+
+fn default_delivery() -> DeliveryFrequency {
+    DeliveryFrequency::TwentyFourHours
+}
+
+/// From the most to the least frequent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+pub enum DeliveryFrequency {
+    #[serde(rename = "One_Hour")]
+    OneHour,
+    #[serde(rename = "Three_Hours")]
+    ThreeHours,
+    #[serde(rename = "Six_Hours")]
+    SixHours,
+    #[serde(rename = "Twelve_Hours")]
+    TwelveHours,
+    #[serde(rename = "TwentyFour_Hours")]
+    TwentyFourHours,
+}
+
+impl DeliveryFrequency {
+    pub const ALL: [DeliveryFrequency; 5] = [
+        Self::OneHour,
+        Self::ThreeHours,
+        Self::SixHours,
+        Self::TwelveHours,
+        Self::TwentyFourHours,
+    ];
+    pub fn as_api(self) -> &'static str {
+        match self {
+            Self::OneHour => "One_Hour",
+            Self::ThreeHours => "Three_Hours",
+            Self::SixHours => "Six_Hours",
+            Self::TwelveHours => "Twelve_Hours",
+            Self::TwentyFourHours => "TwentyFour_Hours",
+        }
+    }
+    pub fn from_api(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_api() == s)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {

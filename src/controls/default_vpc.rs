@@ -8,10 +8,19 @@ use crate::error::{AwsError, ErrorKind, aws_err, tolerate};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_ec2::types::Filter;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub struct DefaultVpc;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultVpcConfig {
+    pub enabled: bool,
+    /// Delete unused default VPCs. Default false: only report them.
+    #[serde(default)]
+    pub delete: bool,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Desired {

@@ -3,13 +3,14 @@
 //! (not failed), and the weekly re-apply makes it later.
 
 use super::{Applied, Control, Proposal, Scope, Target};
-use crate::baseline::{Baseline, DetectiveConfig};
+use crate::baseline::Baseline;
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub struct Detective;
@@ -18,6 +19,13 @@ pub struct Detective;
 pub const GUARDDUTY_HOURS: u64 = 48;
 
 /// GuardDuty in the same region, as Detective's prerequisite.
+/// Amazon Detective: a behaviour graph in every target region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectiveConfig {
+    pub enabled: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuardDutySince {
     /// No enabled detector.

@@ -7,9 +7,43 @@ use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use crate::toolkit::account::Account;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub struct EbsEncryption;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EbsEncryptionConfig {
+    pub enabled: bool,
+    /// A key id, key ARN, alias name (`alias/x`) or alias ARN; default: the AWS-managed key.
+    pub kms_key_id: Option<KmsKeyRef>,
+}
+
+/// A reference to a KMS key, checked for shape (not existence) when the file is read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct KmsKeyRef(pub String);
+
+impl<'de> Deserialize<'de> for KmsKeyRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let is_alias = s
+            .strip_prefix("alias/")
+            .is_some_and(|n| !n.is_empty() && !n.starts_with("aws/"));
+        let is_arn = s.starts_with("arn:") && (s.contains(":key/") || s.contains(":alias/"));
+        let is_id = s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        let is_mrk = s.starts_with("mrk-") && s.len() > 4;
+        if is_alias || is_arn || is_id || is_mrk {
+            Ok(KmsKeyRef(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "invalid KMS key {s:?}: expected a key id, a key ARN, \"alias/<name>\" of a customer key, or an alias ARN (leave it out for the AWS-managed key)"
+            )))
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {

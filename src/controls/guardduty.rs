@@ -9,7 +9,7 @@
 //! A feature `false` or left out keeps the live state; only `disable` turns one off.
 
 use super::{Applied, Control, Proposal, Scope, Target};
-use crate::baseline::{Baseline, FindingFrequency, GuardDutyConfig};
+use crate::baseline::Baseline;
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
@@ -18,12 +18,169 @@ use aws_sdk_guardduty::types::{
     DetectorAdditionalConfiguration, DetectorFeature, DetectorFeatureConfiguration,
     FeatureAdditionalConfiguration, FeatureStatus, FindingPublishingFrequency,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
 
 pub struct GuardDuty;
 
 const RUNTIME: &str = "RUNTIME_MONITORING";
+
+/// GuardDuty in every target region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardDutyConfig {
+    pub enabled: bool,
+    /// Left out: a new detector gets SIX_HOURS and an existing one keeps its own.
+    pub finding_publishing_frequency: Option<FindingFrequency>,
+    #[serde(default)]
+    pub features: GuardDutyFeatures,
+    /// Protection plans to turn off where they are on: the only way to turn one off
+    /// (a feature `false` or left out keeps the live state). Shown in the plan as removals.
+    #[serde(default)]
+    pub disable: Vec<GuardDutyFeature>,
+    /// Agent management sent with RUNTIME_MONITORING when it is turned on (without it,
+    /// Runtime Monitoring covers nothing). Each `true` by default.
+    #[serde(default)]
+    pub runtime_monitoring_agents: RuntimeMonitoringAgents,
+}
+
+impl GuardDutyConfig {
+    /// A protection plan both required and listed to disable.
+    pub(crate) fn problem(&self) -> Option<(String, String)> {
+        if !self.enabled {
+            return None;
+        }
+        let on = self.features.by_api_name();
+        let (i, f) = self.disable.iter().enumerate().find(|(_, f)| {
+            on.iter()
+                .any(|(name, want)| *name == f.api_name() && *want == Some(true))
+        })?;
+        Some((
+            format!("guardduty.disable[{i}]"),
+            format!(
+                "{} is both required (guardduty.features) and listed to disable: keep one",
+                f.api_name()
+            ),
+        ))
+    }
+}
+
+/// A GuardDuty protection plan, as named in `[guardduty.features]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardDutyFeature {
+    S3DataEvents,
+    EksAuditLogs,
+    EbsMalwareProtection,
+    RdsLoginEvents,
+    LambdaNetworkLogs,
+    RuntimeMonitoring,
+}
+
+impl GuardDutyFeature {
+    pub fn api_name(self) -> &'static str {
+        match self {
+            GuardDutyFeature::S3DataEvents => "S3_DATA_EVENTS",
+            GuardDutyFeature::EksAuditLogs => "EKS_AUDIT_LOGS",
+            GuardDutyFeature::EbsMalwareProtection => "EBS_MALWARE_PROTECTION",
+            GuardDutyFeature::RdsLoginEvents => "RDS_LOGIN_EVENTS",
+            GuardDutyFeature::LambdaNetworkLogs => "LAMBDA_NETWORK_LOGS",
+            GuardDutyFeature::RuntimeMonitoring => "RUNTIME_MONITORING",
+        }
+    }
+}
+
+/// RUNTIME_MONITORING's additional configuration: which agents GuardDuty manages.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeMonitoringAgents {
+    #[serde(default = "crate::baseline::yes")]
+    pub eks_addon_management: bool,
+    #[serde(default = "crate::baseline::yes")]
+    pub ecs_fargate_agent_management: bool,
+    #[serde(default = "crate::baseline::yes")]
+    pub ec2_agent_management: bool,
+}
+
+impl Default for RuntimeMonitoringAgents {
+    fn default() -> Self {
+        RuntimeMonitoringAgents {
+            eks_addon_management: true,
+            ecs_fargate_agent_management: true,
+            ec2_agent_management: true,
+        }
+    }
+}
+
+impl RuntimeMonitoringAgents {
+    /// The additional-configuration names to turn on.
+    pub fn wanted(&self) -> Vec<&'static str> {
+        [
+            ("EKS_ADDON_MANAGEMENT", self.eks_addon_management),
+            (
+                "ECS_FARGATE_AGENT_MANAGEMENT",
+                self.ecs_fargate_agent_management,
+            ),
+            ("EC2_AGENT_MANAGEMENT", self.ec2_agent_management),
+        ]
+        .into_iter()
+        .filter_map(|(n, on)| on.then_some(n))
+        .collect()
+    }
+}
+
+/// How often GuardDuty publishes updated findings; a more frequent live value is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FindingFrequency {
+    FifteenMinutes,
+    OneHour,
+    SixHours,
+}
+
+impl FindingFrequency {
+    pub fn as_api(self) -> &'static str {
+        match self {
+            FindingFrequency::FifteenMinutes => "FIFTEEN_MINUTES",
+            FindingFrequency::OneHour => "ONE_HOUR",
+            FindingFrequency::SixHours => "SIX_HOURS",
+        }
+    }
+
+    pub fn from_api(s: &str) -> Option<Self> {
+        [Self::FifteenMinutes, Self::OneHour, Self::SixHours]
+            .into_iter()
+            .find(|f| f.as_api() == s)
+    }
+}
+
+/// GuardDuty protection plans: `true` turns one on; `false` or left out means "not
+/// required" and keeps the live state (turning one off is `[guardduty] disable`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardDutyFeatures {
+    pub s3_data_events: Option<bool>,
+    pub eks_audit_logs: Option<bool>,
+    pub ebs_malware_protection: Option<bool>,
+    pub rds_login_events: Option<bool>,
+    pub lambda_network_logs: Option<bool>,
+    pub runtime_monitoring: Option<bool>,
+}
+
+impl GuardDutyFeatures {
+    /// Each feature's GuardDuty API name and the baseline's wish.
+    pub fn by_api_name(&self) -> [(&'static str, Option<bool>); 6] {
+        [
+            ("S3_DATA_EVENTS", self.s3_data_events),
+            ("EKS_AUDIT_LOGS", self.eks_audit_logs),
+            ("EBS_MALWARE_PROTECTION", self.ebs_malware_protection),
+            ("RDS_LOGIN_EVENTS", self.rds_login_events),
+            ("LAMBDA_NETWORK_LOGS", self.lambda_network_logs),
+            ("RUNTIME_MONITORING", self.runtime_monitoring),
+        ]
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detector {
@@ -423,7 +580,6 @@ pub async fn apply_with(client: &aws_sdk_guardduty::Client, op: &Op) -> Result<A
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::{GuardDutyFeature, GuardDutyFeatures, RuntimeMonitoringAgents};
 
     fn shipped() -> GuardDutyConfig {
         GuardDutyConfig {

@@ -2,12 +2,13 @@
 //! A toggle that is off leaves the live state as it is; the tool never disables scanning.
 
 use super::{Applied, Control, Proposal, Scope, Target};
-use crate::baseline::{Baseline, InspectorConfig};
+use crate::baseline::Baseline;
 use crate::error::TargetError;
 use crate::error::aws_err;
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_inspector2::types::ResourceScanType;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -19,6 +20,20 @@ const TYPES: [(&str, &str); 3] = [("ec2", "EC2"), ("ecr", "ECR"), ("lambda", "LA
 
 /// Scan status per baseline key (`ec2`, `ecr`, `lambda`): `ENABLED`, `DISABLED`, …
 pub type Observed = BTreeMap<&'static str, String>;
+
+/// Amazon Inspector scanning; each resource type its own toggle. `false` never disables
+/// scanning that is on (it is left as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InspectorConfig {
+    pub enabled: bool,
+    #[serde(default = "crate::baseline::yes")]
+    pub ec2: bool,
+    #[serde(default = "crate::baseline::yes")]
+    pub ecr: bool,
+    #[serde(default = "crate::baseline::yes")]
+    pub lambda: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enable {

@@ -7,7 +7,7 @@
 //! rules stay.
 
 use super::{Applied, Control, Proposal, Scope, Target};
-use crate::baseline::{Baseline, LogBucketsConfig};
+use crate::baseline::{Baseline, Bounded, BucketTemplate};
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err, tolerate};
 use crate::permissions::{Arns, Grant};
@@ -23,6 +23,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Transition, TransitionStorageClass, VersioningConfiguration,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub struct LogBuckets;
@@ -31,6 +32,70 @@ pub struct LogBuckets;
 pub const RULE_ID: &str = "baseline-log-retention";
 const ABORT_UPLOADS_DAYS: i32 = 7;
 const OWNERSHIP: &str = "BucketOwnerEnforced";
+
+/// The S3 buckets the trail and AWS Config deliver to, in the home region.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogBucketsConfig {
+    pub enabled: bool,
+    #[serde(default = "default_trail_bucket")]
+    pub cloudtrail: BucketTemplate,
+    #[serde(default = "default_config_bucket")]
+    pub config: BucketTemplate,
+    /// Days before objects move to Glacier Instant Retrieval; 0: never.
+    #[serde(default = "default_glacier_days")]
+    pub transition_to_glacier_ir_days: Bounded<0, 36500>,
+    /// Days before objects expire; 0: never.
+    #[serde(default)]
+    pub expire_days: Bounded<0, 36500>,
+    /// Server access logging of the log buckets to a separate bucket.
+    #[serde(default)]
+    pub access_logging: bool,
+    #[serde(default = "default_access_log_bucket")]
+    pub access_log_bucket: BucketTemplate,
+}
+
+impl LogBucketsConfig {
+    /// A lifecycle S3 refuses, or no log key to encrypt with.
+    pub(crate) fn problem(&self, baseline: &Baseline) -> Option<(String, String)> {
+        if !self.enabled {
+            return None;
+        }
+        let (transition, expire) = (
+            self.transition_to_glacier_ir_days.get(),
+            self.expire_days.get(),
+        );
+        // S3 PutBucketLifecycleConfiguration: the expiration's Days must be greater than
+        // the transition's Days in the same rule (InvalidArgument otherwise).
+        if transition > 0 && expire > 0 && expire <= transition {
+            return Some((
+                "log_buckets.expire_days".into(),
+                format!(
+                    "{expire} must be later than transition_to_glacier_ir_days ({transition}): S3 refuses a lifecycle rule that expires objects before or when they move to Glacier; set expire_days above {transition}, or 0 (never)"
+                ),
+            ));
+        }
+        (!baseline.log_key_on()).then(|| {
+            (
+                "log_buckets.enabled".into(),
+                "needs [log_key] enabled: the log buckets are encrypted with it".into(),
+            )
+        })
+    }
+}
+
+fn default_trail_bucket() -> BucketTemplate {
+    BucketTemplate("baseline-cloudtrail-{account}-{region}".into())
+}
+fn default_config_bucket() -> BucketTemplate {
+    BucketTemplate("baseline-config-{account}-{region}".into())
+}
+fn default_access_log_bucket() -> BucketTemplate {
+    BucketTemplate("baseline-access-logs-{account}-{region}".into())
+}
+fn default_glacier_days() -> Bounded<0, 36500> {
+    Bounded(365)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {

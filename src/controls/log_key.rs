@@ -9,12 +9,26 @@ use crate::error::TargetError;
 use crate::permissions::{Arns, Grant};
 use crate::toolkit::account::Account;
 use crate::toolkit::kms::{Key, Op, apply_with, key_grants, key_proposal, observe_key};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub struct LogKey;
 
 /// The `baseline-key` tag of the log key.
 pub const WHICH_LOG: &str = "log";
+
+/// The KMS key that encrypts the audit logs, in the home region.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogKeyConfig {
+    pub enabled: bool,
+    #[serde(default = "default_log_alias")]
+    pub alias: KmsAlias,
+}
+
+pub(crate) fn default_log_alias() -> KmsAlias {
+    KmsAlias("alias/baseline-logs".into())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {

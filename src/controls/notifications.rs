@@ -7,7 +7,7 @@
 //! only), through a role that may only put events on that bus.
 
 use super::{Applied, Control, Proposal, Scope, Target};
-use crate::baseline::{Baseline, NotificationsConfig};
+use crate::baseline::{Baseline, Bounded, Email, HttpsUrl};
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
@@ -17,6 +17,8 @@ use crate::toolkit::events_rule::{self, Rule, RuleTarget, observe_rule};
 use crate::toolkit::iam_role::{Role, observe_role, put_role, role_grant, role_proposal};
 use crate::toolkit::kms::{self, Key};
 use crate::toolkit::policy;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -33,6 +35,110 @@ const SECURITY_HUB_RULE: &str = "baseline-securityhub-findings";
 const ACCESS_ANALYZER_RULE: &str = "baseline-access-analyzer-findings";
 const TOPIC_TARGET: &str = "baseline-topic";
 const BUS_TARGET: &str = "baseline-home-bus";
+
+/// Alert notifications: an encrypted SNS topic and EventBridge rules for findings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsConfig {
+    pub enabled: bool,
+    #[serde(default = "default_topic")]
+    pub topic: TopicName,
+    #[serde(default)]
+    pub emails: Vec<Email>,
+    pub https_endpoint: Option<HttpsUrl>,
+    /// GuardDuty findings at or above this severity (1 to 8.9; 4 is medium).
+    #[serde(default = "default_min_severity")]
+    pub guardduty_min_severity: Bounded<1, 8>,
+    #[serde(default = "default_hub_severities")]
+    pub security_hub_severities: Vec<SeverityLabel>,
+    #[serde(default = "crate::baseline::yes")]
+    pub access_analyzer: bool,
+}
+
+impl NotificationsConfig {
+    /// A placeholder left in, or nobody to tell.
+    pub(crate) fn problem(&self) -> Option<(String, String)> {
+        if !self.enabled {
+            return None;
+        }
+        let advice = crate::baseline::PLACEHOLDER;
+        if let Some((i, e)) = self
+            .emails
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.is_placeholder())
+        {
+            return Some((
+                format!("notifications.emails[{i}]"),
+                format!("{:?} {advice}", e.0),
+            ));
+        }
+        if let Some(u) = self.https_endpoint.as_ref().filter(|u| u.is_placeholder()) {
+            return Some((
+                "notifications.https_endpoint".into(),
+                format!("{:?} {advice}", u.0),
+            ));
+        }
+        if self.emails.is_empty() && self.https_endpoint.is_none() {
+            return Some((
+                "notifications.enabled".into(),
+                "lists no emails and no https_endpoint: nobody would hear of a finding".into(),
+            ));
+        }
+        None
+    }
+}
+
+fn default_topic() -> TopicName {
+    TopicName("baseline-security-alerts".into())
+}
+fn default_min_severity() -> Bounded<1, 8> {
+    Bounded(4)
+}
+fn default_hub_severities() -> Vec<SeverityLabel> {
+    vec![SeverityLabel::High, SeverityLabel::Critical]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SeverityLabel {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl SeverityLabel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Informational => "INFORMATIONAL",
+            Self::Low => "LOW",
+            Self::Medium => "MEDIUM",
+            Self::High => "HIGH",
+            Self::Critical => "CRITICAL",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopicName(pub String);
+
+impl<'de> Deserialize<'de> for TopicName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if (1..=256).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        {
+            Ok(TopicName(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "invalid topic name {s:?}: expected 1 to 256 letters, digits, '-' or '_'"
+            )))
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
@@ -745,7 +851,7 @@ impl Control for Forwarding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::{Bounded, Email, SeverityLabel, TopicName};
+    use crate::baseline::{Bounded, Email};
 
     fn account() -> Account {
         Account::example("us-east-1")

@@ -1,18 +1,34 @@
 //! The IAM account password policy: tighten, never loosen.
 
 use super::{Applied, Control, Proposal, Scope, Target};
-use crate::baseline::{Baseline, PasswordPolicyConfig};
+use crate::baseline::{Baseline, Bounded};
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub struct PasswordPolicy;
 
 const ADDRESS: &str = "iam.password_policy";
 
 /// A password policy as IAM holds it. `None` means "not set" (no expiry, no reuse check).
+/// The IAM account password policy. A field left out keeps its live value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicyConfig {
+    pub enabled: bool,
+    pub minimum_length: Option<Bounded<6, 128>>,
+    pub require_uppercase: Option<bool>,
+    pub require_lowercase: Option<bool>,
+    pub require_numbers: Option<bool>,
+    pub require_symbols: Option<bool>,
+    pub reuse_prevention: Option<Bounded<1, 24>>,
+    pub max_age_days: Option<Bounded<1, 1095>>,
+    pub allow_users_to_change: Option<bool>,
+    pub hard_expiry: Option<bool>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Policy {
     pub minimum_length: u32,

@@ -7,11 +7,17 @@ use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub struct S3BlockPublicAccess;
 
 const ADDRESS: &str = "s3.account_public_access_block";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3BlockPublicAccessConfig {
+    pub enabled: bool,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Flags {

@@ -2,15 +2,100 @@
 //! Security Hub control Account.1). Adopted when it already matches.
 
 use super::{Applied, Control, Proposal, Scope, Target};
-use crate::baseline::{Baseline, SecurityContactConfig};
+use crate::baseline::{Baseline, Email};
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_account::types::AlternateContactType;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub struct SecurityContact;
+
+/// The account's SECURITY alternate contact.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityContactConfig {
+    pub enabled: bool,
+    pub name: ContactText<64>,
+    pub title: ContactText<50>,
+    pub email: Email,
+    pub phone: Phone,
+}
+
+impl SecurityContactConfig {
+    /// A placeholder left in.
+    pub(crate) fn problem(&self) -> Option<(String, String)> {
+        if !self.enabled {
+            return None;
+        }
+        let advice = crate::baseline::PLACEHOLDER;
+        if self.email.is_placeholder() {
+            return Some((
+                "security_contact.email".into(),
+                format!("{:?} {advice}", self.email.0),
+            ));
+        }
+        if self.phone.is_placeholder() {
+            return Some((
+                "security_contact.phone".into(),
+                format!("{:?} {advice}", self.phone.0),
+            ));
+        }
+        None
+    }
+}
+
+/// 1 to N characters of text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactText<const N: usize>(pub String);
+
+impl<'de, const N: usize> Deserialize<'de> for ContactText<N> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() || s.chars().count() > N {
+            Err(de::Error::custom(format!(
+                "expected 1 to {N} characters, got {}",
+                s.chars().count()
+            )))
+        } else {
+            Ok(ContactText(s))
+        }
+    }
+}
+
+/// A phone number: `+`, country code, digits, with optional spaces or dashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Phone(pub String);
+
+impl<'de> Deserialize<'de> for Phone {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+        let ok = s.starts_with('+')
+            && s.len() <= 25
+            && s[1..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+            && (7..=15).contains(&digits.len());
+        if !ok {
+            return Err(de::Error::custom(format!(
+                "invalid phone number {s:?}: expected +<country code><number>, digits with optional '-' or spaces"
+            )));
+        }
+        Ok(Phone(s))
+    }
+}
+
+impl Phone {
+    /// A number whose last eight digits are zeros has not been filled in.
+    pub fn is_placeholder(&self) -> bool {
+        let digits: Vec<char> = self.0.chars().filter(char::is_ascii_digit).collect();
+        digits.len() >= 8 && digits[digits.len() - 8..].iter().all(|c| *c == '0')
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {

@@ -5,13 +5,14 @@
 //! says `disable_unlisted_standards = true`.
 
 use super::{Applied, Control, Proposal, Scope, Target};
-use crate::baseline::{Baseline, SecurityHubConfig, StandardName};
+use crate::baseline::Baseline;
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use aws_sdk_securityhub::operation::describe_hub::DescribeHubError;
 use aws_sdk_securityhub::types::{ControlFindingGenerator, StandardsSubscriptionRequest};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -23,6 +24,66 @@ pub const BATCH_ENABLE_INTERVAL: Duration = Duration::from_secs(1);
 const BATCH_ENABLE_TRIES: u32 = 4;
 
 const CONSOLIDATED: &str = "SECURITY_CONTROL";
+
+/// Security Hub in every target region, with the listed standards.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityHubConfig {
+    pub enabled: bool,
+    /// Short names; each is enabled. Others already enabled are reported and left alone,
+    /// unless `disable_unlisted_standards`.
+    #[serde(default = "default_standards")]
+    pub standards: Vec<StandardName>,
+    #[serde(default)]
+    pub disable_unlisted_standards: bool,
+    /// Controls AWS adds to an enabled standard are enabled too. `false`: left as it is.
+    #[serde(default = "crate::baseline::yes")]
+    pub auto_enable_controls: bool,
+    /// One finding per control across standards. `false`: left as it is.
+    #[serde(default = "crate::baseline::yes")]
+    pub consolidated_control_findings: bool,
+}
+
+fn default_standards() -> Vec<StandardName> {
+    vec![StandardName::Fsbp, StandardName::Cis]
+}
+
+/// A Security Hub standard by short name; the newest version the API offers is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+pub enum StandardName {
+    #[serde(rename = "fsbp")]
+    Fsbp,
+    #[serde(rename = "cis")]
+    Cis,
+    #[serde(rename = "nist-800-53")]
+    Nist80053,
+    #[serde(rename = "pci-dss")]
+    PciDss,
+}
+
+impl StandardName {
+    pub const ALL: [StandardName; 4] = [Self::Fsbp, Self::Cis, Self::Nist80053, Self::PciDss];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StandardName::Fsbp => "fsbp",
+            StandardName::Cis => "cis",
+            StandardName::Nist80053 => "nist-800-53",
+            StandardName::PciDss => "pci-dss",
+        }
+    }
+
+    /// The name of the standard in its ARN: `…:standards/<slug>/v/<version>` (CIS 1.2.0
+    /// is the older form `…:ruleset/<slug>/v/1.2.0`).
+    pub fn slug(self) -> &'static str {
+        match self {
+            StandardName::Fsbp => "aws-foundational-security-best-practices",
+            StandardName::Cis => "cis-aws-foundations-benchmark",
+            StandardName::Nist80053 => "nist-800-53",
+            StandardName::PciDss => "pci-dss",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hub {

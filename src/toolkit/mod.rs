@@ -6,4 +6,5 @@ pub mod account;
 pub mod events_rule;
 pub mod iam_role;
 pub mod kms;
+pub mod names;
 pub mod policy;

@@ -43,7 +43,7 @@ fn secure_account_turns_every_setting_on() {
 
 #[test]
 fn threat_detection_tables_ship_as_the_issue_asks() {
-    use baseline::baseline::StandardName;
+    use baseline::controls::security_hub::StandardName;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines");
     let secure = Baseline::load(&dir.join("secure-account.toml")).unwrap();
     let hub = secure.security_hub.unwrap();
