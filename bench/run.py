@@ -63,7 +63,9 @@ def requests(port, clear=False):
 def measure(binary, baseline, latency_ms, runs, concurrency):
     proc, port = start_emulator(latency_ms)
     try:
-        run_plan(binary, port, baseline, concurrency)  # warm-up
+        # The first plan on a fresh emulator: the binary's pages may be cold, and moto
+        # builds each region's backend on first use.
+        cold, _ = run_plan(binary, port, baseline, concurrency)
         walls, peak, count = [], 0, 0
         for _ in range(runs):
             requests(port, clear=True)
@@ -71,7 +73,7 @@ def measure(binary, baseline, latency_ms, runs, concurrency):
             walls.append(wall)
             peak = max(peak, rss)
             count = len(requests(port))
-        return statistics.median(walls), peak, count
+        return statistics.median(walls), peak, count, cold
     finally:
         proc.kill()
         proc.wait()
@@ -84,17 +86,23 @@ def main():
     p.add_argument("--baseline", default=os.path.join(ROOT, "baselines/minimal.toml"))
     p.add_argument("--concurrency", type=int, default=0, help="default: the tool's own")
     p.add_argument("--release", action="store_true", help="build and time the release binary")
+    p.add_argument("--binary", help="time this binary instead of building one (to compare builds)")
     a = p.parse_args()
 
     subprocess.run([os.path.join(ROOT, "scripts/install-emulator.sh")], check=True)
-    profile = ["--release"] if a.release else []
-    subprocess.run(["cargo", "build", "--quiet", "--bin", "baseline", *profile], cwd=ROOT, check=True)
-    binary = os.path.join(ROOT, "target", "release" if a.release else "debug", "baseline")
+    if a.binary:
+        binary, kind = os.path.abspath(a.binary), a.binary
+    else:
+        profile = ["--release"] if a.release else []
+        subprocess.run(["cargo", "build", "--quiet", "--bin", "baseline", *profile], cwd=ROOT, check=True)
+        binary = os.path.join(ROOT, "target", "release" if a.release else "debug", "baseline")
+        kind = f"{'release' if a.release else 'debug'} build"
 
-    wall0, mem0, req0 = measure(binary, a.baseline, 0, a.runs, a.concurrency)
-    wall1, mem1, req1 = measure(binary, a.baseline, a.latency_ms, a.runs, a.concurrency)
+    wall0, mem0, req0, cold0 = measure(binary, a.baseline, 0, a.runs, a.concurrency)
+    wall1, mem1, req1, _ = measure(binary, a.baseline, a.latency_ms, a.runs, a.concurrency)
     depth = (wall1 - wall0) / (a.latency_ms / 1000.0)
-    print(f"binary:                 {'release' if a.release else 'debug'} build")
+    print(f"binary:                 {kind} ({os.path.getsize(binary) / 1e6:.1f} MB)")
+    print(f"first plan (cold):      {cold0:.3f} s (fresh emulator, binary just started)")
     print(f"baseline:               {os.path.relpath(a.baseline, ROOT)}")
     print(f"wall, no added latency: {wall0:.3f} s (median of {a.runs})")
     print(f"wall, +{a.latency_ms:g} ms/request: {wall1:.3f} s (median of {a.runs})")

@@ -12,6 +12,8 @@ The layer adds what the tests and the benchmark need and moto lacks:
     A fault may also name an "action" (for example "CreateTrail") to fail only that call,
     and a "method" and "path" (for REST calls such as S3's: {"method": "HEAD", "path": "/b"}).
     A fault with "stall": true never answers (a service that hangs), to test time-outs.
+  - POST /_baseline/age-access-keys {"user", "days"} makes a user's access keys that
+    many days older (moto stamps them with the current time), for the credential review;
   - a hold, to kill a client at a chosen instant: POST /_baseline/hold {"write": N} serves
     the N-th write request (anything but a read) and then never answers it; GET
     /_baseline/hold says {"writes": count, "held": bool}; POST {} releases nothing but stops
@@ -43,6 +45,7 @@ It binds 127.0.0.1 only, on the given port (0: a free one), and prints
 """
 
 import argparse
+import datetime
 import io
 import json
 import re
@@ -379,7 +382,8 @@ def is_write(record):
     """Anything but a read (the same rule as tests/it/emulator.rs `is_write`)."""
     action = record["action"]
     if action:
-        return not action.startswith(("Describe", "Get", "List"))
+        # IAM's GenerateCredentialReport is a read in IAM's own access levels.
+        return not action.startswith(("Describe", "Get", "List", "GenerateCredentialReport"))
     last = record["path"].rsplit("/", 1)[-1]
     return not (record["method"] in ("GET", "HEAD") or last.startswith(("get", "list")))
 
@@ -495,6 +499,18 @@ class Layer:
                 GD_UNAVAILABLE.clear()
                 GD_UNAVAILABLE.update({r: set(f) for r, f in json.loads(raw or b"{}").items()})
             payload = {r: sorted(f) for r, f in GD_UNAVAILABLE.items()}
+        elif path == "/_baseline/age-access-keys" and method == "POST":
+            # {"account": "123456789012", "user": "ci", "days": 200}: the user's access
+            # keys were made that many days ago (moto stamps them with the current time).
+            raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            req = json.loads(raw or b"{}")
+            backend = moto.iam.models.iam_backends[req.get("account", "123456789012")]["global"]
+            shift = datetime.timedelta(days=int(req["days"]))
+            with self.lock:
+                user = backend.users[req["user"]]
+                for key in user.access_keys:
+                    key.create_date = key.create_date - shift
+                payload = {"keys": len(user.access_keys)}
         elif path == "/_baseline/requests" and method == "GET":
             with self.lock:
                 payload = list(self.requests)

@@ -11,6 +11,7 @@ use crate::controls::default_vpc::DefaultVpcConfig;
 use crate::controls::detective::DetectiveConfig;
 use crate::controls::ebs_encryption::EbsEncryptionConfig;
 use crate::controls::guardduty::GuardDutyConfig;
+use crate::controls::iam_credentials::IamCredentialsConfig;
 use crate::controls::inspector::InspectorConfig;
 use crate::controls::log_buckets::LogBucketsConfig;
 use crate::controls::log_key::LogKeyConfig;
@@ -50,6 +51,7 @@ pub struct Baseline {
     pub config: Option<ConfigConfig>,
     pub notifications: Option<NotificationsConfig>,
     pub security_contact: Option<SecurityContactConfig>,
+    pub iam_credentials: Option<IamCredentialsConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

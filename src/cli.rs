@@ -121,6 +121,10 @@ pub struct RunArgs {
     /// Exit 0 when nothing changes (or changed), 2 when there are changes, 1 on errors.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// With --detailed-exitcode: exit 2 also when the credential review
+    /// ([iam_credentials]) has findings, which otherwise change no exit code.
+    #[arg(long, requires = "detailed_exitcode")]
+    pub fail_on_findings: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

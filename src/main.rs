@@ -1,6 +1,7 @@
 use anyhow::Context as _;
 use baseline::aws::{ConnectOptions, Session, Timeouts};
 use baseline::baseline::Baseline;
+use baseline::controls::Control as _;
 use baseline::engine::{self, Context};
 use baseline::plan::ApplyReport;
 use baseline::render::{self, Style};
@@ -128,9 +129,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             Output::Json => render::plan_json(&plan),
             Output::Html => html::page(&plan, None, &report::now()),
         });
+        let findings = run.fail_on_findings && has_findings(&plan);
         return Ok(exit_code(
             !plan.failures.is_empty(),
-            plan.has_changes(),
+            plan.has_changes() || findings,
             run.detailed_exitcode,
         ));
     };
@@ -162,7 +164,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let code = if cancelled {
         EXIT_ERROR
     } else {
-        exit_code(outcome.failed() > 0, applied, run.detailed_exitcode)
+        let findings = run.fail_on_findings && has_findings(&outcome.plan);
+        exit_code(
+            outcome.failed() > 0,
+            applied || findings,
+            run.detailed_exitcode,
+        )
     };
     if !cancelled {
         match g.output {
@@ -316,6 +323,14 @@ async fn write_output(
         .map_err(baseline::error::aws_err("s3:PutObject"))
         .with_context(|| format!("cannot write {dest}"))?;
     Ok(())
+}
+
+/// The credential review found something (a finding is kept with its reason).
+fn has_findings(plan: &baseline::plan::Plan) -> bool {
+    plan.changes.iter().any(|c| {
+        c.control == baseline::controls::iam_credentials::IamCredentials::NAME
+            && c.action == baseline::plan::Action::Kept
+    })
 }
 
 fn exit_code(failed: bool, changes: bool, detailed: bool) -> u8 {

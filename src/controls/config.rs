@@ -6,7 +6,7 @@
 //! only what falls short is changed.
 
 use super::{Applied, Control, Proposal, Scope, Target};
-use crate::baseline::{Baseline, BucketTemplate};
+use crate::baseline::{Baseline, Bounded, BucketTemplate};
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
@@ -34,6 +34,10 @@ pub struct ConfigConfig {
     /// How often snapshots are delivered; a more frequent live value is kept.
     #[serde(default = "default_delivery")]
     pub delivery_frequency: DeliveryFrequency,
+    /// How long AWS Config keeps configuration history, in days (30 to 2557); a longer
+    /// live value (2557 when none is set) is kept. Left out: not managed.
+    #[serde(default)]
+    pub retention_days: Option<Bounded<30, 2557>>,
 }
 
 impl ConfigConfig {

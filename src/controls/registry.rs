@@ -4,9 +4,9 @@
 
 use super::{Control, DynControl, register};
 use super::{
-    access_analyzer, cloudtrail, cloudtrail_logs, config, default_vpc, detective, ebs_encryption,
-    guardduty, inspector, log_buckets, log_key, notifications, password_policy,
-    s3_block_public_access, security_contact, security_hub,
+    access_analyzer, cloudtrail, cloudtrail_logs, config, config_retention, default_vpc, detective,
+    ebs_encryption, guardduty, iam_credentials, inspector, log_buckets, log_key, notifications,
+    password_policy, s3_block_public_access, security_contact, security_hub,
 };
 use crate::graph;
 use std::sync::Arc;
@@ -51,4 +51,6 @@ controls![
     cloudtrail::CloudTrail,
     cloudtrail_logs::RootUsageAlarm,
     config::Config,
+    config_retention::ConfigRetention,
+    iam_credentials::IamCredentials,
 ];

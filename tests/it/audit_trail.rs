@@ -700,3 +700,44 @@ async fn a_403_on_head_bucket_says_whether_the_bucket_is_ours_or_another_account
         "{text}"
     );
 }
+
+async fn retention(emu: &Emulator, region: &str) -> Vec<i32> {
+    config(emu, region)
+        .await
+        .describe_retention_configurations()
+        .send()
+        .await
+        .unwrap()
+        .retention_configurations()
+        .iter()
+        .map(|c| c.retention_period_in_days())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_retention_is_raised_where_shorter_and_a_longer_one_is_kept() {
+    let emu = Emulator::start();
+    for (region, days) in [("eu-west-1", 30), ("us-east-1", 2000)] {
+        config(&emu, region)
+            .await
+            .put_retention_configuration()
+            .retention_period_in_days(days)
+            .send()
+            .await
+            .unwrap();
+    }
+    let f = baseline_file(&format!("{BASELINE}retention_days = 365\n"));
+    let plan = emu.run(&["plan"], f.path());
+    let text = output(&plan);
+    assert!(text.contains("~ config.retention[\"eu-west-1\"]"), "{text}");
+    assert!(
+        !text.contains("~ config.retention[\"us-east-1\"]"),
+        "{text}"
+    );
+
+    let apply = emu.run(&["apply", "--auto-approve"], f.path());
+    assert_eq!(apply.status.code(), Some(0), "{}", output(&apply));
+    assert_eq!(retention(&emu, "eu-west-1").await, [365]);
+    assert_eq!(retention(&emu, "us-east-1").await, [2000]);
+    emu.assert_converged(f.path());
+}

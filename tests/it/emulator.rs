@@ -148,6 +148,12 @@ impl Emulator {
         self.http("POST", "/_baseline/faults", &faults.to_string());
     }
 
+    /// Makes `user`'s access keys `days` older (moto stamps them with the current time).
+    pub fn age_access_keys(&self, user: &str, days: u32) {
+        let body = serde_json::json!({"user": user, "days": days}).to_string();
+        self.http("POST", "/_baseline/age-access-keys", &body);
+    }
+
     /// GuardDuty features the given regions do not offer, as `{"region": ["NAME", ...]}`.
     pub fn guardduty_unavailable(&self, features: Value) {
         self.http(
@@ -198,7 +204,8 @@ pub fn is_write(request: &Value) -> bool {
     let method = request["method"].as_str().unwrap_or("");
     let path = request["path"].as_str().unwrap_or("");
     match request["action"].as_str() {
-        Some(action) => !["Describe", "Get", "List"]
+        // IAM's GenerateCredentialReport is a read in IAM's own access levels.
+        Some(action) => !["Describe", "Get", "List", "GenerateCredentialReport"]
             .iter()
             .any(|p| action.starts_with(p)),
         // REST APIs: reads are GET, or a POST to a `…/get`, `…/list` or `/get…` path

@@ -3,6 +3,7 @@
 mod audit_trail;
 mod baselines;
 mod cli;
+mod credentials;
 mod dependencies;
 mod emulator;
 mod examples;

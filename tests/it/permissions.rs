@@ -109,42 +109,50 @@ fn the_shipped_example_is_the_policy_of_secure_account() {
 
 #[test]
 fn every_call_a_run_sends_is_allowed_by_the_policy_of_its_baseline() {
-    for file in baselines().iter().map(|f| f.path()) {
-        let emu = Emulator::start();
-        let plan = policy(file, "plan");
-        let apply = policy(file, "apply");
-        // A fresh account, the apply that fixes it, and the plan of the account it left
-        // (which reads what the first plan found missing).
-        for (args, allowed) in [
-            (&["plan"][..], &plan),
-            (&["apply", "--auto-approve"][..], &apply),
-            (&["plan"][..], &plan),
-        ] {
-            let out = emu
-                .baseline()
-                .env("BASELINE_LOG", "baseline=warn,baseline::aws=debug")
-                .args(args)
-                // The emulator lacks some APIs (Detective, Access Analyzer, Security Hub
-                // standards): their HTTP 500s are not worth retrying here.
-                .args(["--max-attempts", "1"])
-                .arg("--baseline")
-                .arg(file)
-                .output()
-                .unwrap();
-            let sent = calls(&out);
-            assert!(
-                sent.contains("sts:GetCallerIdentity") && sent.len() > 5,
-                "{}: no call log: {}",
-                file.display(),
-                output(&out)
-            );
-            let denied: Vec<&String> = sent.iter().filter(|a| !allows(allowed, a)).collect();
-            assert!(
-                denied.is_empty(),
-                "{} {args:?}: sent but not in its policy: {denied:?}",
-                file.display()
-            );
+    // One emulator per baseline, all at once: the runs wait on the emulator, not on us.
+    let files = baselines();
+    std::thread::scope(|scope| {
+        for file in files.iter().map(|f| f.path()) {
+            scope.spawn(move || check_calls(file));
         }
+    });
+}
+
+/// A fresh account, the apply that fixes it, and the plan of the account it left (which
+/// reads what the first plan found missing): every call is in the baseline's policy.
+fn check_calls(file: &Path) {
+    let emu = Emulator::start();
+    let plan = policy(file, "plan");
+    let apply = policy(file, "apply");
+    for (args, allowed) in [
+        (&["plan"][..], &plan),
+        (&["apply", "--auto-approve"][..], &apply),
+        (&["plan"][..], &plan),
+    ] {
+        let out = emu
+            .baseline()
+            .env("BASELINE_LOG", "baseline=warn,baseline::aws=debug")
+            .args(args)
+            // The emulator lacks some APIs (Detective, Access Analyzer, Security Hub
+            // standards): their HTTP 500s are not worth retrying here.
+            .args(["--max-attempts", "1"])
+            .arg("--baseline")
+            .arg(file)
+            .output()
+            .unwrap();
+        let sent = calls(&out);
+        assert!(
+            sent.contains("sts:GetCallerIdentity") && sent.len() > 5,
+            "{}: no call log: {}",
+            file.display(),
+            output(&out)
+        );
+        let denied: Vec<&String> = sent.iter().filter(|a| !allows(allowed, a)).collect();
+        assert!(
+            denied.is_empty(),
+            "{} {args:?}: sent but not in its policy: {denied:?}",
+            file.display()
+        );
     }
 }
 
