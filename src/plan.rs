@@ -294,11 +294,26 @@ pub fn records<'a>(plan: &'a Plan, results: Option<&'a [AppliedChange]>) -> Vec<
         .collect()
 }
 
-/// What `apply` did: the plan it carried out and each change's outcome.
-#[derive(Debug, Clone, Serialize)]
+/// What `apply` did: the plan it carried out and each change's outcome. Serialized with
+/// `changes` too: each planned change with its status, error and seconds, the same
+/// records as the run report's `changes`.
+#[derive(Debug, Clone)]
 pub struct ApplyReport {
     pub plan: Plan,
     pub results: Vec<AppliedChange>,
+}
+
+impl Serialize for ApplyReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (changes, _) =
+            crate::report::changes(&self.plan, &self.results, crate::report::Totals::default());
+        let mut out = s.serialize_struct("ApplyReport", 3)?;
+        out.serialize_field("plan", &self.plan)?;
+        out.serialize_field("results", &self.results)?;
+        out.serialize_field("changes", &changes)?;
+        out.end()
+    }
 }
 
 impl ApplyReport {

@@ -78,12 +78,14 @@ pub struct RunFacts {
     pub exit_code: u8,
 }
 
-pub fn build(plan: &Plan, results: &[AppliedChange], facts: RunFacts) -> Report {
-    let mut totals = Totals {
-        failed: plan.failures.len(),
-        ..Totals::default()
-    };
-    let changes = crate::plan::records(plan, Some(results))
+/// Every planned change that is not already compliant, with what became of it, and the
+/// counts: the change record of the report and of `apply --output json`.
+pub fn changes(
+    plan: &Plan,
+    results: &[AppliedChange],
+    mut totals: Totals,
+) -> (Vec<ReportChange>, Totals) {
+    let changes: Vec<ReportChange> = crate::plan::records(plan, Some(results))
         .into_iter()
         .filter(|r| r.change.action != Action::NoOp)
         .map(|r| {
@@ -105,6 +107,15 @@ pub fn build(plan: &Plan, results: &[AppliedChange], facts: RunFacts) -> Report 
             }
         })
         .collect();
+    (changes, totals)
+}
+
+pub fn build(plan: &Plan, results: &[AppliedChange], facts: RunFacts) -> Report {
+    let totals = Totals {
+        failed: plan.failures.len(),
+        ..Totals::default()
+    };
+    let (changes, totals) = changes(plan, results, totals);
     Report {
         format_version: FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION"),

@@ -183,7 +183,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Deactivate>>
                         format!("iam.access_key[{:?}][{:?}]", user.name, key.id),
                         Action::Update,
                     )
-                    .before(json!({ "status": "Active", "idle_days": idle }))
+                    .before(json!({ "status": "Active" }))
                     .after(json!({ "status": "Inactive" }))
                     .reason(format!(
                         "{what} (more than {}): set Inactive, not deleted; to undo: aws iam update-access-key --user-name {} --access-key-id {} --status Active",

@@ -182,6 +182,10 @@ fn the_generated_policy_allows_every_action_the_controls_document() {
         .replace("access_logging = false", "access_logging = true")
         .replace("cloudwatch_logs = false", "cloudwatch_logs = true")
         .replace("root_usage_alarm = false", "root_usage_alarm = true")
+        .replace(
+            "deactivate_unused_access_keys = false",
+            "deactivate_unused_access_keys = true",
+        )
         .replace("@example.com", "@acme-security.io")
         .replace("+81-3-0000-0000", "+81-3-5555-1234");
     let file = crate::emulator::baseline_file(&everything);

@@ -45,7 +45,11 @@ fn baselines() -> Vec<tempfile::NamedTempFile> {
         .replace("enabled = false", "enabled = true")
         .replace("access_logging = false", "access_logging = true")
         .replace("cloudwatch_logs = false", "cloudwatch_logs = true")
-        .replace("root_usage_alarm = false", "root_usage_alarm = true");
+        .replace("root_usage_alarm = false", "root_usage_alarm = true")
+        .replace(
+            "deactivate_unused_access_keys = false",
+            "deactivate_unused_access_keys = true",
+        );
     files.push(crate::emulator::baseline_file(&everything));
     files
 }
