@@ -119,13 +119,6 @@ impl TargetError {
             TargetError::Panicked(_) => Some("Panicked"),
         }
     }
-
-    pub fn as_aws(&self) -> Option<&AwsError> {
-        match self {
-            TargetError::Aws(e) => Some(e),
-            _ => None,
-        }
-    }
 }
 
 impl Serialize for TargetError {

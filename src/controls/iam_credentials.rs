@@ -226,8 +226,9 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Deactivate>>
     out
 }
 
-/// One row of the credential report, by column name.
-fn parse_report(csv_text: &[u8], now: i64) -> Result<Vec<User>, String> {
+/// The users of the credential report, read by column name, each with whether the
+/// report shows an active access key (whose ids and last use are read separately).
+fn parse_report(csv_text: &[u8]) -> Result<Vec<(User, bool)>, String> {
     let mut reader = csv::Reader::from_reader(csv_text);
     let headers = reader.headers().map_err(|e| e.to_string())?.clone();
     let col = |name: &str| headers.iter().position(|h| h == name);
@@ -252,30 +253,21 @@ fn parse_report(csv_text: &[u8], now: i64) -> Result<Vec<User>, String> {
                 .and_then(|i| row.get(i))
                 .is_some_and(|v| v == "true")
         };
-        out.push(User {
+        let user = User {
             name: name.to_owned(),
             password: row.get(pw) == Some("true"),
-            password_last_used: row.get(pw_used).and_then(|v| timestamp(v, now)),
+            password_last_used: row.get(pw_used).and_then(timestamp),
             mfa: row.get(mfa) == Some("true"),
-            // Filled from ListAccessKeys for users with an active key.
-            keys: if key_active(1) || key_active(2) {
-                vec![Key {
-                    id: String::new(),
-                    active: true,
-                    created: now,
-                    last_used: None,
-                }]
-            } else {
-                Vec::new()
-            },
-        });
+            keys: Vec::new(),
+        };
+        out.push((user, key_active(1) || key_active(2)));
     }
     Ok(out)
 }
 
 /// An ISO 8601 time of the report (`2024-05-01T10:00:00+00:00`); None for `N/A`,
 /// `no_information` and the like.
-fn timestamp(text: &str, _now: i64) -> Option<i64> {
+fn timestamp(text: &str) -> Option<i64> {
     let dt =
         aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime)
             .ok()?;
@@ -313,19 +305,16 @@ pub async fn observe_with(iam: &aws_sdk_iam::Client) -> Result<Observed, AwsErro
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let content = report.content().map(|b| b.as_ref()).unwrap_or_default();
-    let mut users = parse_report(content, now)
+    let rows = parse_report(content)
         .map_err(|e| AwsError::invalid_response("iam:GetCredentialReport", e))?;
-    let keys = futures::future::try_join_all(
-        users
-            .iter()
-            .filter(|u| !u.keys.is_empty())
-            .map(|u| access_keys(iam, &u.name)),
-    )
-    .await?;
-    let mut keys = keys.into_iter();
-    for user in users.iter_mut().filter(|u| !u.keys.is_empty()) {
-        user.keys = keys.next().unwrap_or_default();
-    }
+    let users =
+        futures::future::try_join_all(rows.into_iter().map(|(mut user, keyed)| async move {
+            if keyed {
+                user.keys = access_keys(iam, &user.name).await?;
+            }
+            Ok::<_, AwsError>(user)
+        }))
+        .await?;
     let summary = iam
         .get_account_summary()
         .send()
@@ -509,16 +498,12 @@ mod tests {
             <root_account>,arn:aws:iam::1:root,2020-01-01T00:00:00+00:00,not_supported,2024-01-01T00:00:00+00:00,true,false,false\n\
             alice,arn:aws:iam::1:user/alice,2020-01-01T00:00:00+00:00,true,no_information,false,true,false\n\
             \"a,b\",arn:aws:iam::1:user/a,2020-01-01T00:00:00+00:00,false,not_supported,false,false,false\n";
-        let users = parse_report(csv.as_bytes(), NOW).unwrap();
+        let users = parse_report(csv.as_bytes()).unwrap();
         assert_eq!(users.len(), 2);
-        assert_eq!(users[0].name, "alice");
-        assert!(users[0].password && users[0].password_last_used.is_none());
-        assert_eq!(
-            users[0].keys.len(),
-            1,
-            "keys are read for users with an active one"
-        );
-        assert_eq!(users[1].name, "a,b");
-        assert!(users[1].keys.is_empty());
+        assert_eq!(users[0].0.name, "alice");
+        assert!(users[0].0.password && users[0].0.password_last_used.is_none());
+        assert!(users[0].1, "keys are read for users with an active one");
+        assert_eq!(users[1].0.name, "a,b");
+        assert!(!users[1].1);
     }
 }

@@ -7,10 +7,10 @@ use aws_sdk_cloudtrail::types::ReadWriteType;
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "123456789012";
-const TRAIL_BUCKET: &str = "baseline-cloudtrail-123456789012-us-east-1";
+pub(crate) const TRAIL_BUCKET: &str = "baseline-cloudtrail-123456789012-us-east-1";
 const CONFIG_BUCKET: &str = "baseline-config-123456789012-us-east-1";
 
-const BASELINE: &str = r#"
+pub(crate) const BASELINE: &str = r#"
 regions = ["us-east-1", "eu-west-1"]
 home_region = "us-east-1"
 

@@ -2,34 +2,16 @@
 //! same region, and a dependency that fails to be observed or applied stops exactly the
 //! changes that need it.
 
+use crate::audit_trail::{BASELINE, TRAIL_BUCKET};
 use crate::emulator::{Emulator, baseline_file, output};
 use serde_json::{Value, json};
 
-const TRAIL_BUCKET: &str = "baseline-cloudtrail-123456789012-us-east-1";
+/// The audit trail's baseline, with notifications and EBS encryption beside it.
+fn baseline() -> String {
+    format!("{BASELINE}{MORE}")
+}
 
-const BASELINE: &str = r#"
-regions = ["us-east-1", "eu-west-1"]
-home_region = "us-east-1"
-
-[log_key]
-enabled = true
-alias = "alias/baseline-logs"
-
-[log_buckets]
-enabled = true
-cloudtrail = "baseline-cloudtrail-{account}-{region}"
-config = "baseline-config-{account}-{region}"
-transition_to_glacier_ir_days = 365
-expire_days = 0
-
-[cloudtrail]
-enabled = true
-name = "baseline-trail"
-
-[config]
-enabled = true
-delivery_frequency = "TwentyFour_Hours"
-
+const MORE: &str = r#"
 [notifications]
 enabled = true
 topic = "baseline-security-alerts"
@@ -76,7 +58,7 @@ fn changes_of<'a>(report: &'a Value, control: &str) -> Vec<&'a Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn when_the_log_buckets_cannot_be_observed_no_trail_or_recorder_is_created() {
     let emu = Emulator::start();
-    let f = baseline_file(BASELINE);
+    let f = baseline_file(&baseline());
     // This identity may not read the trail bucket: the log buckets cannot be observed.
     emu.inject_faults(json!([{"service": "s3", "method": "HEAD",
         "path": format!("/{TRAIL_BUCKET}/"), "code": "Forbidden", "status": 403}]));
@@ -114,7 +96,7 @@ async fn when_the_log_buckets_cannot_be_observed_no_trail_or_recorder_is_created
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_notification_rule_blocks_only_its_region_and_never_the_audit_trail() {
     let emu = Emulator::start();
-    let f = baseline_file(BASELINE);
+    let f = baseline_file(&baseline());
     emu.inject_faults(json!([{"service": "events", "region": "eu-west-1",
         "action": "PutRule", "code": "AccessDeniedException", "status": 400}]));
     emu.clear_requests();

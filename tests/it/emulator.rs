@@ -260,3 +260,16 @@ impl Emulator {
         assert!(writes.is_empty(), "a second apply wrote: {writes:?}");
     }
 }
+
+/// A shipped baseline with every table and every optional part on (the shipped files
+/// leave some off until a team fills them in), so that every control is exercised.
+pub fn every_table_on(text: &str) -> String {
+    text.replace("enabled = false", "enabled = true")
+        .replace("access_logging = false", "access_logging = true")
+        .replace("cloudwatch_logs = false", "cloudwatch_logs = true")
+        .replace("root_usage_alarm = false", "root_usage_alarm = true")
+        .replace(
+            "deactivate_unused_access_keys = false",
+            "deactivate_unused_access_keys = true",
+        )
+}

@@ -176,18 +176,11 @@ fn matches(pattern: &str, action: &str) -> bool {
 #[test]
 fn the_generated_policy_allows_every_action_the_controls_document() {
     // secure-account.toml with every table on: the policy of every control.
-    let everything = std::fs::read_to_string(root().join("baselines/secure-account.toml"))
-        .unwrap()
-        .replace("enabled = false", "enabled = true")
-        .replace("access_logging = false", "access_logging = true")
-        .replace("cloudwatch_logs = false", "cloudwatch_logs = true")
-        .replace("root_usage_alarm = false", "root_usage_alarm = true")
-        .replace(
-            "deactivate_unused_access_keys = false",
-            "deactivate_unused_access_keys = true",
-        )
-        .replace("@example.com", "@acme-security.io")
-        .replace("+81-3-0000-0000", "+81-3-5555-1234");
+    let everything = crate::emulator::every_table_on(
+        &std::fs::read_to_string(root().join("baselines/secure-account.toml")).unwrap(),
+    )
+    .replace("@example.com", "@acme-security.io")
+    .replace("+81-3-0000-0000", "+81-3-5555-1234");
     let file = crate::emulator::baseline_file(&everything);
     let out = Command::new(env!("CARGO_BIN_EXE_baseline"))
         .args([

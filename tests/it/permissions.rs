@@ -41,15 +41,7 @@ fn baselines() -> Vec<tempfile::NamedTempFile> {
         .iter()
         .map(|f| crate::emulator::baseline_file(&filled(f)))
         .collect();
-    let everything = filled("baselines/secure-account.toml")
-        .replace("enabled = false", "enabled = true")
-        .replace("access_logging = false", "access_logging = true")
-        .replace("cloudwatch_logs = false", "cloudwatch_logs = true")
-        .replace("root_usage_alarm = false", "root_usage_alarm = true")
-        .replace(
-            "deactivate_unused_access_keys = false",
-            "deactivate_unused_access_keys = true",
-        );
+    let everything = crate::emulator::every_table_on(&filled("baselines/secure-account.toml"));
     files.push(crate::emulator::baseline_file(&everything));
     files
 }
