@@ -248,6 +248,10 @@ impl Session {
         regional_client!(aws_sdk_account, self, region)
     }
 
+    pub fn chatbot(&self, region: &str) -> aws_sdk_chatbot::Client {
+        regional_client!(aws_sdk_chatbot, self, region)
+    }
+
     pub fn sns(&self, region: &str) -> aws_sdk_sns::Client {
         regional_client!(aws_sdk_sns, self, region)
     }

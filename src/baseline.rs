@@ -209,6 +209,30 @@ impl Baseline {
         Self::parse(&text, path)
     }
 
+    /// Reads and validates a baseline file for `plan` or `apply`: also the secrets it
+    /// names in environment variables (webhook URLs) must be there, before any AWS call.
+    pub fn load_for_run(path: &Path) -> Result<Baseline, BaselineError> {
+        let baseline = Self::load(path)?;
+        if let Some((key, message)) = baseline
+            .notifications
+            .as_ref()
+            .and_then(|n| n.missing_url())
+        {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let (line, column) = key_span(&text, &key)
+                .map(|s| line_col(&text, s.start))
+                .unwrap_or((1, 1));
+            return Err(BaselineError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                key,
+                message,
+            });
+        }
+        Ok(baseline)
+    }
+
     /// Parses baseline text; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
         let at = |span: Option<std::ops::Range<usize>>, key: String, message: String| {

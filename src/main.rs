@@ -108,7 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
     let started_at = report::now();
     // The baseline is read and validated before any AWS call.
-    let baseline = Arc::new(Baseline::load(&run.baseline)?);
+    let baseline = Arc::new(Baseline::load_for_run(&run.baseline)?);
     let baseline_file = report::BaselineFile {
         path: run.baseline.display().to_string(),
         sha256: report::sha256_hex(&std::fs::read(&run.baseline).unwrap_or_default()),

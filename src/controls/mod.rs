@@ -20,6 +20,7 @@ mod registry;
 pub use registry::registry;
 
 pub mod access_analyzer;
+pub mod chatbot;
 pub mod cloudtrail;
 pub mod cloudtrail_logs;
 pub mod config;
@@ -37,6 +38,7 @@ pub mod password_policy;
 pub mod s3_block_public_access;
 pub mod security_contact;
 pub mod security_hub;
+pub mod webhooks;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -232,6 +234,11 @@ impl Target {
     }
     pub fn s3(&self) -> aws_sdk_s3::Client {
         self.session.s3(&self.region)
+    }
+    /// AWS Chatbot (global; its API is served from a few regions: see `chatbot_region`).
+    pub fn chatbot(&self) -> aws_sdk_chatbot::Client {
+        self.session
+            .chatbot(crate::toolkit::names::chatbot_region(&self.partition))
     }
     pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
         self.session.eventbridge(&self.region)

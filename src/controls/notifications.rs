@@ -6,6 +6,8 @@
 //! region's default event bus (EventBridge delivers to an SNS topic of its own region
 //! only), through a role that may only put events on that bus.
 
+use super::chatbot::{SlackChannel, TeamsChannel};
+use super::webhooks::{self, Webhook};
 use super::{Applied, Control, Proposal, Scope, Target};
 use crate::baseline::{Baseline, Bounded, Email, HttpsUrl};
 use crate::error::TargetError;
@@ -13,6 +15,7 @@ use crate::error::{AwsError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use crate::toolkit::account::Account;
+use crate::toolkit::alerts;
 use crate::toolkit::events_rule::{self, Rule, RuleTarget, observe_rule};
 use crate::toolkit::iam_role::{Role, observe_role, put_role, role_grant, role_proposal};
 use crate::toolkit::kms::{self, Key};
@@ -30,9 +33,6 @@ const WHICH_KEY: &str = "notifications";
 pub const FORWARDER_ROLE: &str = "baseline-events-forwarder";
 const FORWARDER_POLICY: &str = "put-events-on-the-home-bus";
 pub const FORWARD_RULE: &str = "baseline-findings-to-home-region";
-const GUARDDUTY_RULE: &str = "baseline-guardduty-findings";
-const SECURITY_HUB_RULE: &str = "baseline-securityhub-findings";
-const ACCESS_ANALYZER_RULE: &str = "baseline-access-analyzer-findings";
 const TOPIC_TARGET: &str = "baseline-topic";
 const BUS_TARGET: &str = "baseline-home-bus";
 
@@ -53,6 +53,15 @@ pub struct NotificationsConfig {
     pub security_hub_severities: Vec<SeverityLabel>,
     #[serde(default = "crate::baseline::yes")]
     pub access_analyzer: bool,
+    /// Slack channels, through AWS Chatbot.
+    #[serde(default)]
+    pub slack: Vec<SlackChannel>,
+    /// Microsoft Teams channels, through AWS Chatbot.
+    #[serde(default)]
+    pub teams: Vec<TeamsChannel>,
+    /// Webhooks, through EventBridge API destinations.
+    #[serde(default)]
+    pub webhooks: Vec<Webhook>,
 }
 
 impl NotificationsConfig {
@@ -79,13 +88,69 @@ impl NotificationsConfig {
                 format!("{:?} {advice}", u.0),
             ));
         }
-        if self.emails.is_empty() && self.https_endpoint.is_none() {
+        for (i, c) in self.slack.iter().enumerate() {
+            if let Some((key, message)) = c.problem() {
+                return Some((format!("notifications.slack[{i}].{key}"), message));
+            }
+        }
+        for (i, c) in self.teams.iter().enumerate() {
+            if let Some((key, message)) = c.problem() {
+                return Some((format!("notifications.teams[{i}].{key}"), message));
+            }
+        }
+        for (i, w) in self.webhooks.iter().enumerate() {
+            if self.webhooks[..i].iter().any(|o| o.name == w.name) {
+                return Some((
+                    format!("notifications.webhooks[{i}].name"),
+                    format!(
+                        "{:?} is the name of an earlier webhook: each needs its own",
+                        w.name.0
+                    ),
+                ));
+            }
+        }
+        if self.emails.is_empty()
+            && self.https_endpoint.is_none()
+            && !self.chat_on()
+            && self.webhooks.is_empty()
+        {
             return Some((
                 "notifications.enabled".into(),
-                "lists no emails and no https_endpoint: nobody would hear of a finding".into(),
+                "lists no emails, https_endpoint, slack, teams or webhooks: nobody would hear of a finding".into(),
             ));
         }
         None
+    }
+
+    /// The finding sources the baseline turns on.
+    pub fn alert_sources(&self) -> Vec<alerts::Source> {
+        let labels: Vec<&str> = self
+            .security_hub_severities
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        alerts::sources(
+            self.guardduty_min_severity.get(),
+            &labels,
+            self.access_analyzer,
+        )
+    }
+
+    /// Chat channels are listed.
+    pub fn chat_on(&self) -> bool {
+        !self.slack.is_empty() || !self.teams.is_empty()
+    }
+
+    /// The first webhook whose URL the environment does not hold: its key and why.
+    pub fn missing_url(&self) -> Option<(String, String)> {
+        if !self.enabled {
+            return None;
+        }
+        self.webhooks.iter().enumerate().find_map(|(i, w)| {
+            let value = std::env::var(&w.url_env.0).ok();
+            webhooks::url_problem(&w.url_env.0, value.as_deref())
+                .map(|m| (format!("notifications.webhooks[{i}].url_env"), m))
+        })
     }
 }
 
@@ -158,6 +223,8 @@ pub struct Observed {
     /// The key's id and ARN, to recognise it on the topic.
     pub key_ids: Vec<String>,
     pub topic: Option<Topic>,
+    /// The chat topic, when chat channels are listed.
+    pub chat_topic: Option<Topic>,
     /// (protocol, endpoint, subscription ARN or "PendingConfirmation").
     pub subscriptions: Vec<(String, String, String)>,
     pub role: Option<Role>,
@@ -203,7 +270,7 @@ impl Control for Notifications {
 
     fn permissions(desired: &Self::Desired, arns: &Arns) -> Vec<Grant> {
         let mut grants = kms::key_grants(arns, KEY_ALIAS);
-        grants.push(topic_and_rules(arns, &desired.config.topic.0));
+        grants.push(topic_and_rules(arns, &desired.config));
         grants.extend(forwarder_role(arns));
         grants
     }
@@ -227,11 +294,21 @@ impl Control for Notifications {
 }
 
 /// The alert topic and the rules that publish to it.
-fn topic_and_rules(arns: &Arns, topic: &str) -> Grant {
-    let mut resources = vec![arns.regional("sns", topic)];
+fn topic_and_rules(arns: &Arns, config: &NotificationsConfig) -> Grant {
+    let mut resources = vec![arns.regional("sns", &config.topic.0)];
+    if config.chat_on() {
+        resources.push(arns.regional("sns", &chat_topic(config)));
+    }
+    // Only the rules' names matter here.
+    let account = Account {
+        id: String::new(),
+        partition: String::new(),
+        home_region: String::new(),
+    };
     resources.extend(
-        [GUARDDUTY_RULE, SECURITY_HUB_RULE, ACCESS_ANALYZER_RULE]
-            .map(|rule| arns.regional("events", &format!("rule/{rule}"))),
+        home_rules(config, &account)
+            .iter()
+            .map(|(rule, _)| arns.regional("events", &format!("rule/{}", rule.name))),
     );
     Grant::write(
         "Notifications",
@@ -356,103 +433,45 @@ fn forwarder_policy(account: &Account) -> Value {
     })
 }
 
-/// The rules of the home region: one per finding source the baseline turns on.
+/// The topic chat channels subscribe to: Chatbot renders its own format only, so chat
+/// gets its own topic and rules, and mail keeps its sentence.
+pub fn chat_topic(config: &NotificationsConfig) -> String {
+    format!("{}-chat", config.topic.0)
+}
+
+/// The rules of the home region: one per finding source the baseline turns on, to the
+/// mail topic; and, when chat channels are listed, one more per source to the chat topic.
 pub fn home_rules(config: &NotificationsConfig, account: &Account) -> Vec<(Rule, String)> {
-    let topic = account.topic_arn(&config.topic.0);
-    let target = |paths: &[(&str, &str)], template: &str| RuleTarget {
-        id: TOPIC_TARGET.into(),
-        arn: topic.clone(),
-        role_arn: None,
-        paths: paths
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        // SNS receives the template's output as the message: a JSON string.
-        template: Some(format!("\"{template}\"")),
-    };
-    let console = "https://console.aws.amazon.com";
-    let mut out = vec![(
-        Rule {
-            name: GUARDDUTY_RULE.into(),
-            pattern: json!({
-                "source": ["aws.guardduty"],
-                "detail-type": ["GuardDuty Finding"],
-                "detail": { "severity": [{ "numeric": [">=", config.guardduty_min_severity.get()] }] }
-            }),
-            enabled: true,
-            target: Some(target(
-                &[
-                    ("severity", "$.detail.severity"),
-                    ("title", "$.detail.title"),
-                    ("account", "$.account"),
-                    ("region", "$.region"),
-                    ("id", "$.detail.id"),
-                ],
-                &format!(
-                    "GuardDuty found a threat of severity <severity> in account <account>, region <region>: <title>. Details: {console}/guardduty/home?region=<region>#/findings?search=id%3D<id>"
-                ),
-            )),
-        },
-        format!(
-            "GuardDuty findings of severity {} or more",
-            config.guardduty_min_severity.get()
-        ),
-    )];
-    if !config.security_hub_severities.is_empty() {
-        let labels: Vec<&str> = config
-            .security_hub_severities
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-        out.push((
-            Rule {
-                name: SECURITY_HUB_RULE.into(),
-                pattern: json!({
-                    "source": ["aws.securityhub"],
-                    "detail-type": ["Security Hub Findings - Imported"],
-                    "detail": { "findings": {
-                        "Severity": { "Label": labels },
-                        "Workflow": { "Status": ["NEW"] },
-                        "RecordState": ["ACTIVE"],
-                        "Compliance": { "Status": ["FAILED"] }
-                    } }
-                }),
-                enabled: true,
-                target: Some(target(
-                    &[
-                        ("severity", "$.detail.findings[0].Severity.Label"),
-                        ("title", "$.detail.findings[0].Title"),
-                        ("account", "$.detail.findings[0].AwsAccountId"),
-                        ("region", "$.detail.findings[0].Region"),
-                    ],
-                    &format!("Security Hub reports a failed check of severity <severity> in account <account>, region <region>: <title>. Details: {console}/securityhub/home?region=<region>#/findings"),
-                )),
-            },
-            format!("new, failed Security Hub findings of severity {}", labels.join(" or ")),
+    let mut destinations = vec![(account.topic_arn(&config.topic.0), alerts::Format::Mail, "")];
+    if config.chat_on() {
+        destinations.push((
+            account.topic_arn(&chat_topic(config)),
+            alerts::Format::Chatbot,
+            "-chat",
         ));
     }
-    if config.access_analyzer {
-        out.push((
-            Rule {
-                name: ACCESS_ANALYZER_RULE.into(),
-                pattern: json!({
-                    "source": ["aws.access-analyzer"],
-                    "detail-type": ["Access Analyzer Finding"],
-                    "detail": { "status": ["ACTIVE"] }
-                }),
-                enabled: true,
-                target: Some(target(
-                    &[
-                        ("type", "$.detail.resourceType"),
-                        ("resource", "$.detail.resource"),
-                        ("account", "$.account"),
-                        ("region", "$.region"),
-                    ],
-                    &format!("IAM Access Analyzer found <type> <resource> shared outside account <account>, region <region>. Details: {console}/access-analyzer/home?region=<region>#/findings"),
-                )),
-            },
-            "active IAM Access Analyzer findings".into(),
-        ));
+    let mut out = Vec::new();
+    for (topic, format, suffix) in &destinations {
+        for source in config.alert_sources() {
+            out.push((
+                Rule {
+                    name: format!("baseline-{}-findings{suffix}", source.key),
+                    pattern: source.pattern.clone(),
+                    enabled: true,
+                    target: Some(RuleTarget {
+                        id: TOPIC_TARGET.into(),
+                        arn: topic.clone(),
+                        role_arn: None,
+                        paths: source.paths.clone(),
+                        template: Some(format.template(&source)),
+                    }),
+                },
+                match format {
+                    alerts::Format::Chatbot => format!("{}, to chat", source.description),
+                    _ => source.description.clone(),
+                },
+            ));
+        }
     }
     out
 }
@@ -476,6 +495,50 @@ pub fn forward_rule(account: &Account) -> Rule {
     }
 }
 
+/// A topic's key and policy, and its subscriptions; None when it does not exist.
+async fn observe_topic(
+    sns: &aws_sdk_sns::Client,
+    arn: &str,
+) -> Result<(Option<Topic>, Vec<(String, String, String)>), AwsError> {
+    match sns.get_topic_attributes().topic_arn(arn).send().await {
+        Ok(out) => {
+            let attrs = out.attributes();
+            let get = |k: &str| attrs.and_then(|a| a.get(k)).cloned();
+            let subs = sns
+                .list_subscriptions_by_topic()
+                .topic_arn(arn)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(aws_err("sns:ListSubscriptionsByTopic"))?;
+            Ok((
+                Some(Topic {
+                    kms_key: get("KmsMasterKeyId").filter(|k| !k.is_empty()),
+                    policy: policy::parse(get("Policy").as_deref()),
+                }),
+                subs.iter()
+                    .map(|s| {
+                        (
+                            s.protocol().unwrap_or_default().to_owned(),
+                            s.endpoint().unwrap_or_default().to_owned(),
+                            s.subscription_arn().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect(),
+            ))
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            Ok((None, Vec::new()))
+        }
+        Err(e) => Err(aws_err("sns:GetTopicAttributes")(e)),
+    }
+}
+
 async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetError> {
     let account = Account::of(target);
     let kms = target.kms();
@@ -486,43 +549,13 @@ async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetE
     let rules = home_rules(&desired.config, &account);
 
     let key = kms::observe_key(&kms, KEY_ALIAS, WHICH_KEY);
-    let topic = async {
-        match sns.get_topic_attributes().topic_arn(&arn).send().await {
-            Ok(out) => {
-                let attrs = out.attributes();
-                let get = |k: &str| attrs.and_then(|a| a.get(k)).cloned();
-                let subs = sns
-                    .list_subscriptions_by_topic()
-                    .topic_arn(&arn)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(aws_err("sns:ListSubscriptionsByTopic"))?;
-                Ok::<_, AwsError>((
-                    Some(Topic {
-                        kms_key: get("KmsMasterKeyId").filter(|k| !k.is_empty()),
-                        policy: policy::parse(get("Policy").as_deref()),
-                    }),
-                    subs.iter()
-                        .map(|s| {
-                            (
-                                s.protocol().unwrap_or_default().to_owned(),
-                                s.endpoint().unwrap_or_default().to_owned(),
-                                s.subscription_arn().unwrap_or_default().to_owned(),
-                            )
-                        })
-                        .collect(),
-                ))
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception()) =>
-            {
-                Ok((None, Vec::new()))
-            }
-            Err(e) => Err(aws_err("sns:GetTopicAttributes")(e)),
+    let topic = observe_topic(&sns, &arn);
+    let chat = async {
+        match desired.config.chat_on() {
+            true => observe_topic(&sns, &account.topic_arn(&chat_topic(&desired.config)))
+                .await
+                .map(|(t, _)| t),
+            false => Ok(None),
         }
     };
     let role = observe_role(&iam, FORWARDER_ROLE, FORWARDER_POLICY);
@@ -531,9 +564,10 @@ async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetE
             .iter()
             .map(|(r, _)| observe_rule(&events, &r.name, &[TOPIC_TARGET, BUS_TARGET])),
     );
-    let (key, topic, role, live_rules) = tokio::join!(key, topic, role, live_rules);
+    let (key, topic, chat, role, live_rules) = tokio::join!(key, topic, chat, role, live_rules);
     let key = key?;
     let (topic, subscriptions) = topic?;
+    let chat_topic = chat?;
     Ok(Observed {
         key_ids: key
             .as_ref()
@@ -541,6 +575,7 @@ async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetE
             .unwrap_or_default(),
         key,
         topic,
+        chat_topic,
         subscriptions,
         role: role?,
         rules: live_rules?.into_iter().flatten().collect(),
@@ -564,6 +599,52 @@ pub fn rule_proposal(
     })
 }
 
+/// The topic `name`, encrypted with our key, our statements merged into its policy.
+fn topic_proposal(
+    account: &Account,
+    name: &str,
+    live: Option<&Topic>,
+    key_ids: &[String],
+) -> Proposal<Op> {
+    let arn = account.topic_arn(name);
+    let address = format!("sns.topic[{name:?}]");
+    let ours = topic_statements(account, &arn);
+    let merged = policy::merge_by_sid(live.and_then(|t| t.policy.as_ref()), &ours);
+    let Some(t) = live else {
+        return Proposal::new(address, Action::Create)
+            .after(json!({ "name": name, "kms_key": KEY_ALIAS, "policy": merged }))
+            .op(Op::Topic {
+                create: true,
+                name: name.to_owned(),
+                arn,
+                kms_key: Some(KEY_ALIAS.into()),
+                policy: Some(merged.to_string()),
+            });
+    };
+    let ours_key = t.kms_key.as_ref().is_some_and(|k| key_ids.contains(k));
+    let policy_changes = t.policy.as_ref() != Some(&merged);
+    if ours_key && !policy_changes {
+        return Proposal::new(address, Action::NoOp);
+    }
+    let mut before = json!({ "kms_key": t.kms_key });
+    let mut after =
+        json!({ "kms_key": if ours_key { t.kms_key.clone() } else { Some(KEY_ALIAS.to_owned()) } });
+    if policy_changes {
+        before["policy"] = t.policy.clone().unwrap_or(Value::Null);
+        after["policy"] = merged.clone();
+    }
+    Proposal::new(address, Action::Update)
+        .before(before)
+        .after(after)
+        .op(Op::Topic {
+            create: false,
+            name: name.to_owned(),
+            arn,
+            kms_key: (!ours_key).then(|| KEY_ALIAS.to_owned()),
+            policy: policy_changes.then(|| merged.to_string()),
+        })
+}
+
 pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
     let account = &observed.account;
     let config = &desired.config;
@@ -582,55 +663,21 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
         .map_op(Op::Key),
     );
 
-    // 2. The topic: encrypted with our key, our statements in its policy.
+    // 2. The topics: encrypted with our key, our statements in their policies.
     let arn = account.topic_arn(&config.topic.0);
-    let address = format!("sns.topic[{:?}]", config.topic.0);
-    let ours = topic_statements(account, &arn);
-    let merged = policy::merge_by_sid(
-        observed.topic.as_ref().and_then(|t| t.policy.as_ref()),
-        &ours,
-    );
-    match &observed.topic {
-        None => out.push(
-            Proposal::new(address, Action::Create)
-                .after(json!({ "name": config.topic.0, "kms_key": KEY_ALIAS, "policy": merged }))
-                .op(Op::Topic {
-                    create: true,
-                    name: config.topic.0.clone(),
-                    arn: arn.clone(),
-                    kms_key: Some(KEY_ALIAS.into()),
-                    policy: Some(merged.to_string()),
-                }),
-        ),
-        Some(t) => {
-            let ours_key = t
-                .kms_key
-                .as_ref()
-                .is_some_and(|k| observed.key_ids.contains(k));
-            let policy_changes = t.policy.as_ref() != Some(&merged);
-            if ours_key && !policy_changes {
-                out.push(Proposal::new(address, Action::NoOp));
-            } else {
-                let mut before = json!({ "kms_key": t.kms_key });
-                let mut after = json!({ "kms_key": if ours_key { t.kms_key.clone() } else { Some(KEY_ALIAS.to_owned()) } });
-                if policy_changes {
-                    before["policy"] = t.policy.clone().unwrap_or(Value::Null);
-                    after["policy"] = merged.clone();
-                }
-                out.push(
-                    Proposal::new(address, Action::Update)
-                        .before(before)
-                        .after(after)
-                        .op(Op::Topic {
-                            create: false,
-                            name: config.topic.0.clone(),
-                            arn: arn.clone(),
-                            kms_key: (!ours_key).then(|| KEY_ALIAS.to_owned()),
-                            policy: policy_changes.then(|| merged.to_string()),
-                        }),
-                );
-            }
-        }
+    out.push(topic_proposal(
+        account,
+        &config.topic.0,
+        observed.topic.as_ref(),
+        &observed.key_ids,
+    ));
+    if config.chat_on() {
+        out.push(topic_proposal(
+            account,
+            &chat_topic(config),
+            observed.chat_topic.as_ref(),
+            &observed.key_ids,
+        ));
     }
 
     // 3. Subscriptions: each listed address; others are left alone.
@@ -866,6 +913,9 @@ mod tests {
             guardduty_min_severity: Bounded(4),
             security_hub_severities: vec![SeverityLabel::High, SeverityLabel::Critical],
             access_analyzer: true,
+            slack: vec![],
+            teams: vec![],
+            webhooks: vec![],
         }
     }
 
@@ -875,6 +925,7 @@ mod tests {
             key: None,
             key_ids: vec![],
             topic: None,
+            chat_topic: None,
             subscriptions: vec![],
             role: None,
             rules: vec![],
@@ -1001,6 +1052,7 @@ mod tests {
                     &topic_statements(&account, &arn),
                 )),
             }),
+            chat_topic: None,
             subscriptions: vec![(
                 "email".into(),
                 "SEC@corp.test".into(),

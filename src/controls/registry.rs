@@ -4,9 +4,10 @@
 
 use super::{Control, DynControl, register};
 use super::{
-    access_analyzer, cloudtrail, cloudtrail_logs, config, config_retention, default_vpc, detective,
-    ebs_encryption, guardduty, iam_credentials, inspector, log_buckets, log_key, notifications,
-    password_policy, s3_block_public_access, security_contact, security_hub,
+    access_analyzer, chatbot, cloudtrail, cloudtrail_logs, config, config_retention, default_vpc,
+    detective, ebs_encryption, guardduty, iam_credentials, inspector, log_buckets, log_key,
+    notifications, password_policy, s3_block_public_access, security_contact, security_hub,
+    webhooks,
 };
 use crate::graph;
 use std::sync::Arc;
@@ -45,6 +46,8 @@ controls![
     log_key::LogKey,
     notifications::Notifications,
     notifications::Forwarding,
+    chatbot::Chatbot,
+    webhooks::Webhooks,
     log_buckets::LogBuckets,
     config::ConfigRole,
     cloudtrail_logs::CloudTrailLogs,

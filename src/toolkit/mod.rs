@@ -3,6 +3,7 @@
 //! other.
 
 pub mod account;
+pub mod alerts;
 pub mod events_rule;
 pub mod iam_role;
 pub mod kms;

@@ -28,3 +28,9 @@ pub fn trail_logs_role_arn(account: &Account) -> String {
         account.partition, account.id
     )
 }
+
+/// The region the AWS Chatbot API is called in: it is a global service whose API answers
+/// in a few regions only.
+pub fn chatbot_region(_partition: &str) -> &'static str {
+    "us-east-2"
+}

@@ -1,0 +1,844 @@
+//! Alerts to Slack and Microsoft Teams channels through AWS Chatbot.
+
+use super::{Applied, Control, Proposal, Scope, Target};
+use crate::baseline::Baseline;
+use crate::error::{AwsError, TargetError, aws_err};
+use crate::permissions::{Arns, Grant};
+use crate::plan::Action;
+use crate::toolkit::account::Account;
+use crate::toolkit::iam_role::{Role, observe_role, put_role, role_grant, role_proposal};
+use crate::toolkit::policy;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// One `[[notifications.slack]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackChannel {
+    /// The Slack workspace (team) id, `T…`.
+    pub workspace_id: ChatId,
+    /// The channel id, `C…` (Slack: channel details, at the bottom).
+    pub channel_id: ChatId,
+}
+
+/// One `[[notifications.teams]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamsChannel {
+    pub tenant_id: ChatId,
+    pub team_id: ChatId,
+    pub channel_id: ChatId,
+}
+
+/// An id of a chat workspace, tenant, team or channel, as the chat application shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChatId(pub String);
+
+impl<'de> Deserialize<'de> for ChatId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if (1..=256).contains(&s.len()) && !s.contains(char::is_whitespace) {
+            Ok(ChatId(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "invalid id {s:?}: expected 1 to 256 characters without spaces"
+            )))
+        }
+    }
+}
+
+impl ChatId {
+    /// A value left as the shipped baselines write it: zeros, X's or "example".
+    pub fn is_placeholder(&self) -> bool {
+        let s = self.0.to_ascii_lowercase();
+        s.contains("example")
+            || s.chars()
+                .skip(1)
+                .filter(|c| c.is_ascii_alphanumeric())
+                .all(|c| c == '0' || c == 'x')
+    }
+}
+
+impl SlackChannel {
+    pub(crate) fn problem(&self) -> Option<(String, String)> {
+        placeholder(&[
+            ("workspace_id", &self.workspace_id),
+            ("channel_id", &self.channel_id),
+        ])
+    }
+}
+
+impl TeamsChannel {
+    pub(crate) fn problem(&self) -> Option<(String, String)> {
+        placeholder(&[
+            ("tenant_id", &self.tenant_id),
+            ("team_id", &self.team_id),
+            ("channel_id", &self.channel_id),
+        ])
+    }
+}
+
+fn placeholder(ids: &[(&str, &ChatId)]) -> Option<(String, String)> {
+    ids.iter()
+        .find(|(_, id)| id.is_placeholder())
+        .map(|(key, id)| {
+            (
+                (*key).to_owned(),
+                format!("{:?} {}", id.0, crate::baseline::PLACEHOLDER),
+            )
+        })
+}
+
+pub struct Chatbot;
+
+pub const ROLE: &str = "baseline-chatbot";
+const ROLE_POLICY: &str = "read-notifications";
+/// The channels' guardrail: whatever the channel role allows, nobody in the channel can
+/// act on the account through it. Notifications do not need the role's permissions.
+pub const GUARDRAIL: &str = "AWSDenyAll";
+
+/// What `[notifications]` asks of Chatbot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    pub slack: Vec<SlackChannel>,
+    pub teams: Vec<TeamsChannel>,
+    /// The chat topic's name (the notifications control makes it).
+    pub topic: String,
+}
+
+/// A channel configuration as Chatbot has it (Slack or Teams).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelConfig {
+    pub arn: String,
+    /// The Slack workspace, or the Teams tenant and team (`tenant/team`).
+    pub workspace: String,
+    pub channel: String,
+    pub topics: Vec<String>,
+    pub role: String,
+    pub logging: Option<String>,
+    pub guardrails: Vec<String>,
+    pub user_role_required: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub account: Account,
+    pub role: Option<Role>,
+    /// Slack workspaces authorised in the Chatbot console.
+    pub slack_workspaces: Vec<String>,
+    /// Teams teams authorised, as `tenant/team`.
+    pub teams_authorised: Vec<String>,
+    pub slack: Vec<ChannelConfig>,
+    pub teams: Vec<ChannelConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum App {
+    Slack,
+    Teams,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Role {
+        create: bool,
+        trust: Option<String>,
+        policy: Option<String>,
+    },
+    Create {
+        app: App,
+        name: String,
+        /// Slack: the workspace; Teams: `tenant/team`.
+        workspace: String,
+        channel: String,
+        topic: String,
+        role: String,
+        guardrail: String,
+    },
+    /// Our topic added to an existing configuration; the rest of it is sent back as it is.
+    AddTopic {
+        app: App,
+        config: ChannelConfig,
+        topics: Vec<String>,
+    },
+}
+
+impl Control for Chatbot {
+    const NAME: &'static str = "chatbot";
+    const SCOPE: Scope = Scope::Account;
+    const AFTER: &'static [&'static str] = &["notifications"];
+    type Desired = Desired;
+    type Observed = Observed;
+    type Op = Op;
+
+    fn desired(baseline: &Baseline) -> Option<Desired> {
+        let n = baseline
+            .notifications
+            .as_ref()
+            .filter(|n| n.enabled && n.chat_on())?;
+        Some(Desired {
+            slack: n.slack.clone(),
+            teams: n.teams.clone(),
+            topic: format!("{}-chat", n.topic.0),
+        })
+    }
+
+    fn permissions(_desired: &Desired, arns: &Arns) -> Vec<Grant> {
+        let role = arns.iam(&format!("role/{ROLE}"));
+        vec![
+            // Chatbot's configurations have no ARN before they exist, and its read
+            // calls take no resource.
+            Grant::write(
+                "ChatChannels",
+                &[
+                    "chatbot:CreateSlackChannelConfiguration",
+                    "chatbot:UpdateSlackChannelConfiguration",
+                    "chatbot:CreateMicrosoftTeamsChannelConfiguration",
+                    "chatbot:UpdateMicrosoftTeamsChannelConfiguration",
+                ],
+            )
+            .and_read(&[
+                "chatbot:DescribeSlackWorkspaces",
+                "chatbot:DescribeSlackChannelConfigurations",
+                "chatbot:ListMicrosoftTeamsConfiguredTeams",
+                "chatbot:ListMicrosoftTeamsChannelConfigurations",
+            ])
+            .on(["*".to_owned()]),
+            role_grant(role.clone()),
+            Grant::write("PassTheChatRoleToChatbot", &["iam:PassRole"])
+                .on([role])
+                .when(json!({"StringEquals": {"iam:PassedToService": "chatbot.amazonaws.com"}})),
+        ]
+    }
+
+    async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetError> {
+        let (iam, chatbot) = (target.iam(), target.chatbot());
+        let (role, chat) = tokio::join!(
+            observe_role(&iam, ROLE, ROLE_POLICY),
+            observe_with(&chatbot, desired)
+        );
+        let (slack_workspaces, teams_authorised, slack, teams) = chat?;
+        Ok(Observed {
+            account: Account::of(target),
+            role: role?,
+            slack_workspaces,
+            teams_authorised,
+            slack,
+            teams,
+        })
+    }
+
+    fn plan(desired: &Desired, observed: &Observed, _: &str) -> Vec<Proposal<Op>> {
+        plan(desired, observed)
+    }
+
+    async fn apply(target: &Target, op: &Op) -> Result<Applied, TargetError> {
+        match op {
+            Op::Role {
+                create,
+                trust,
+                policy,
+            } => Ok(put_role(
+                &target.iam(),
+                ROLE,
+                ROLE_POLICY,
+                "baseline: AWS Chatbot's role for the security alert channels",
+                *create,
+                trust.as_deref(),
+                policy.as_deref(),
+            )
+            .await?),
+            op => Ok(apply_with(&target.chatbot(), op).await?),
+        }
+    }
+}
+
+type Seen = (
+    Vec<String>,
+    Vec<String>,
+    Vec<ChannelConfig>,
+    Vec<ChannelConfig>,
+);
+
+/// The authorised workspaces and teams, and the channel configurations, of the apps the
+/// baseline lists.
+pub async fn observe_with(
+    client: &aws_sdk_chatbot::Client,
+    desired: &Desired,
+) -> Result<Seen, AwsError> {
+    let slack = async {
+        if desired.slack.is_empty() {
+            return Ok::<_, AwsError>((Vec::new(), Vec::new()));
+        }
+        let workspaces: Vec<_> = client
+            .describe_slack_workspaces()
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(aws_err("chatbot:DescribeSlackWorkspaces"))?;
+        let configs: Vec<_> = client
+            .describe_slack_channel_configurations()
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(aws_err("chatbot:DescribeSlackChannelConfigurations"))?;
+        Ok((
+            workspaces
+                .iter()
+                .flat_map(|p| p.slack_workspaces())
+                .map(|w| w.slack_team_id().to_owned())
+                .collect(),
+            configs
+                .iter()
+                .flat_map(|p| p.slack_channel_configurations())
+                .map(|c| ChannelConfig {
+                    arn: c.chat_configuration_arn().to_owned(),
+                    workspace: c.slack_team_id().to_owned(),
+                    channel: c.slack_channel_id().to_owned(),
+                    topics: c.sns_topic_arns().to_vec(),
+                    role: c.iam_role_arn().to_owned(),
+                    logging: c.logging_level().map(str::to_owned),
+                    guardrails: c.guardrail_policy_arns().to_vec(),
+                    user_role_required: c.user_authorization_required(),
+                })
+                .collect(),
+        ))
+    };
+    let teams = async {
+        if desired.teams.is_empty() {
+            return Ok::<_, AwsError>((Vec::new(), Vec::new()));
+        }
+        let teams: Vec<_> = client
+            .list_microsoft_teams_configured_teams()
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(aws_err("chatbot:ListMicrosoftTeamsConfiguredTeams"))?;
+        let configs: Vec<_> = client
+            .list_microsoft_teams_channel_configurations()
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(aws_err("chatbot:ListMicrosoftTeamsChannelConfigurations"))?;
+        Ok((
+            teams
+                .iter()
+                .flat_map(|p| p.configured_teams())
+                .map(|t| format!("{}/{}", t.tenant_id(), t.team_id()))
+                .collect(),
+            configs
+                .iter()
+                .flat_map(|p| p.team_channel_configurations())
+                .map(|c| ChannelConfig {
+                    arn: c.chat_configuration_arn().to_owned(),
+                    workspace: format!("{}/{}", c.tenant_id(), c.team_id()),
+                    channel: c.channel_id().to_owned(),
+                    topics: c.sns_topic_arns().to_vec(),
+                    role: c.iam_role_arn().to_owned(),
+                    logging: c.logging_level().map(str::to_owned),
+                    guardrails: c.guardrail_policy_arns().to_vec(),
+                    user_role_required: c.user_authorization_required(),
+                })
+                .collect(),
+        ))
+    };
+    let (slack, teams) = tokio::join!(slack, teams);
+    let ((slack_workspaces, slack), (teams_authorised, teams)) = (slack?, teams?);
+    Ok((slack_workspaces, teams_authorised, slack, teams))
+}
+
+fn trust() -> Value {
+    json!({
+        "Version": policy::VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "chatbot.amazonaws.com" },
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// The Chatbot guide's notifications-only permissions: read CloudWatch, to draw an
+/// alarm's chart beside its notification.
+fn read_notifications() -> Value {
+    json!({
+        "Version": policy::VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*"],
+            "Resource": "*"
+        }]
+    })
+}
+
+/// A configuration name Chatbot accepts: letters, digits, '-' and '_', at most 128.
+fn config_name(app: App, channel: &str) -> String {
+    let prefix = match app {
+        App::Slack => "baseline-slack-",
+        App::Teams => "baseline-teams-",
+    };
+    let id: String = channel
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut name = format!("{prefix}{id}");
+    name.truncate(128);
+    name
+}
+
+pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
+    let account = &observed.account;
+    let topic = account.topic_arn(&desired.topic);
+    let role_arn = format!("arn:{}:iam::{}:role/{ROLE}", account.partition, account.id);
+    let guardrail = format!("arn:{}:iam::aws:policy/{GUARDRAIL}", account.partition);
+    let mut out = vec![
+        role_proposal(
+            format!("iam.role[{ROLE:?}]"),
+            &trust(),
+            &read_notifications(),
+            observed.role.as_ref(),
+        )
+        .map_op(|(create, trust, policy)| Op::Role {
+            create,
+            trust,
+            policy,
+        }),
+    ];
+    let wanted = desired
+        .slack
+        .iter()
+        .map(|c| (App::Slack, c.workspace_id.0.clone(), c.channel_id.0.clone()))
+        .chain(desired.teams.iter().map(|c| {
+            (
+                App::Teams,
+                format!("{}/{}", c.tenant_id.0, c.team_id.0),
+                c.channel_id.0.clone(),
+            )
+        }));
+    for (app, workspace, channel) in wanted {
+        let (kind, authorised, live) = match app {
+            App::Slack => ("slack", &observed.slack_workspaces, &observed.slack),
+            App::Teams => ("teams", &observed.teams_authorised, &observed.teams),
+        };
+        let address = format!("chatbot.{kind}_channel[\"{workspace}\"][\"{channel}\"]");
+        let live = live
+            .iter()
+            .find(|c| c.workspace == workspace && c.channel == channel);
+        out.push(match live {
+            Some(c) if c.topics.contains(&topic) => Proposal::new(address, Action::NoOp),
+            Some(c) => {
+                let mut topics = c.topics.clone();
+                topics.push(topic.clone());
+                Proposal::new(address, Action::Update)
+                    .before(json!({ "sns_topics": c.topics }))
+                    .after(json!({ "sns_topics": topics }))
+                    .reason("an existing channel configuration: the alert topic is added, its role, guardrails and logging stay as they are")
+                    .op(Op::AddTopic {
+                        app,
+                        config: c.clone(),
+                        topics,
+                    })
+            }
+            None if !authorised.contains(&workspace) => {
+                Proposal::new(address, Action::Deferred).reason(match app {
+                    App::Slack => format!(
+                        "the Slack workspace {workspace} is not authorised for AWS Chatbot in this account. A Slack workspace admin must do it once, in the console (no API can): Amazon Q Developer in chat applications (AWS Chatbot) > Configure new client > Slack > Allow. The next run then creates the channel configuration"
+                    ),
+                    App::Teams => format!(
+                        "the Microsoft Teams team {workspace} (tenant/team) is not authorised for AWS Chatbot in this account. A Teams admin must do it once, in the console (no API can): Amazon Q Developer in chat applications (AWS Chatbot) > Configure new client > Microsoft Teams, paste the channel's link, and accept the permissions. The next run then creates the channel configuration"
+                    ),
+                })
+            }
+            None => {
+                let name = config_name(app, &channel);
+                Proposal::new(address, Action::Create)
+                    .after(json!({
+                        "name": name,
+                        "sns_topics": [topic],
+                        "role": role_arn,
+                        "guardrails": [guardrail],
+                        "logging": "NONE",
+                    }))
+                    .op(Op::Create {
+                        app,
+                        name,
+                        workspace,
+                        channel,
+                        topic: topic.clone(),
+                        role: role_arn.clone(),
+                        guardrail: guardrail.clone(),
+                    })
+            }
+        });
+    }
+    out
+}
+
+pub async fn apply_with(client: &aws_sdk_chatbot::Client, op: &Op) -> Result<Applied, AwsError> {
+    match op {
+        Op::Role { .. } => Err(AwsError::invalid_response(
+            "chatbot",
+            "the role is made through IAM",
+        )),
+        Op::Create {
+            app: App::Slack,
+            name,
+            workspace,
+            channel,
+            topic,
+            role,
+            guardrail,
+        } => {
+            let sent = client
+                .create_slack_channel_configuration()
+                .configuration_name(name)
+                .slack_team_id(workspace)
+                .slack_channel_id(channel)
+                .sns_topic_arns(topic)
+                .iam_role_arn(role)
+                .guardrail_policy_arns(guardrail)
+                .logging_level("NONE")
+                .user_authorization_required(false)
+                .send()
+                .await;
+            match sent {
+                Ok(_) => Ok(Applied::Done),
+                // The name is taken: made by a run that was stopped.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conflict_exception()) =>
+                {
+                    Ok(Applied::Done)
+                }
+                Err(e) => Err(aws_err("chatbot:CreateSlackChannelConfiguration")(e)),
+            }
+        }
+        Op::Create {
+            app: App::Teams,
+            name,
+            workspace,
+            channel,
+            topic,
+            role,
+            guardrail,
+        } => {
+            let (tenant, team) = workspace.split_once('/').unwrap_or((workspace, ""));
+            let sent = client
+                .create_microsoft_teams_channel_configuration()
+                .configuration_name(name)
+                .tenant_id(tenant)
+                .team_id(team)
+                .channel_id(channel)
+                .sns_topic_arns(topic)
+                .iam_role_arn(role)
+                .guardrail_policy_arns(guardrail)
+                .logging_level("NONE")
+                .user_authorization_required(false)
+                .send()
+                .await;
+            match sent {
+                Ok(_) => Ok(Applied::Done),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conflict_exception()) =>
+                {
+                    Ok(Applied::Done)
+                }
+                Err(e) => Err(aws_err("chatbot:CreateMicrosoftTeamsChannelConfiguration")(
+                    e,
+                )),
+            }
+        }
+        // The update calls replace what they are given: the configuration's own role,
+        // guardrails and logging are sent back with the longer topic list.
+        Op::AddTopic {
+            app: App::Slack,
+            config: c,
+            topics,
+        } => {
+            client
+                .update_slack_channel_configuration()
+                .chat_configuration_arn(&c.arn)
+                .slack_channel_id(&c.channel)
+                .set_sns_topic_arns(Some(topics.clone()))
+                .iam_role_arn(&c.role)
+                .set_logging_level(c.logging.clone())
+                .set_guardrail_policy_arns((!c.guardrails.is_empty()).then(|| c.guardrails.clone()))
+                .set_user_authorization_required(c.user_role_required)
+                .send()
+                .await
+                .map_err(aws_err("chatbot:UpdateSlackChannelConfiguration"))?;
+            Ok(Applied::Done)
+        }
+        Op::AddTopic {
+            app: App::Teams,
+            config: c,
+            topics,
+        } => {
+            client
+                .update_microsoft_teams_channel_configuration()
+                .chat_configuration_arn(&c.arn)
+                .channel_id(&c.channel)
+                .set_sns_topic_arns(Some(topics.clone()))
+                .iam_role_arn(&c.role)
+                .set_logging_level(c.logging.clone())
+                .set_guardrail_policy_arns((!c.guardrails.is_empty()).then(|| c.guardrails.clone()))
+                .set_user_authorization_required(c.user_role_required)
+                .send()
+                .await
+                .map_err(aws_err("chatbot:UpdateMicrosoftTeamsChannelConfiguration"))?;
+            Ok(Applied::Done)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_chatbot::operation::create_slack_channel_configuration::CreateSlackChannelConfigurationOutput;
+    use aws_sdk_chatbot::operation::describe_slack_channel_configurations::DescribeSlackChannelConfigurationsOutput;
+    use aws_sdk_chatbot::operation::describe_slack_workspaces::DescribeSlackWorkspacesOutput;
+    use aws_sdk_chatbot::operation::list_microsoft_teams_channel_configurations::ListMicrosoftTeamsChannelConfigurationsOutput;
+    use aws_sdk_chatbot::operation::list_microsoft_teams_configured_teams::ListMicrosoftTeamsConfiguredTeamsOutput;
+    use aws_sdk_chatbot::operation::update_slack_channel_configuration::UpdateSlackChannelConfigurationOutput;
+    use aws_sdk_chatbot::types::error::ConflictException;
+    use aws_sdk_chatbot::types::{SlackChannelConfiguration, SlackWorkspace};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:baseline-security-alerts-chat";
+
+    fn desired() -> Desired {
+        Desired {
+            slack: vec![
+                SlackChannel {
+                    workspace_id: ChatId("T07AUTHED".into()),
+                    channel_id: ChatId("C07ALERTS".into()),
+                },
+                SlackChannel {
+                    workspace_id: ChatId("T07NEWONE".into()),
+                    channel_id: ChatId("C07OTHERS".into()),
+                },
+            ],
+            teams: vec![TeamsChannel {
+                tenant_id: ChatId("a1b2c3d4-1111-2222-3333-444455556666".into()),
+                team_id: ChatId("b1b2c3d4-1111-2222-3333-444455556666".into()),
+                channel_id: ChatId("19%3Aabc%40thread.tacv2".into()),
+            }],
+            topic: "baseline-security-alerts-chat".into(),
+        }
+    }
+
+    fn workspaces() -> aws_smithy_mocks::Rule {
+        mock!(aws_sdk_chatbot::Client::describe_slack_workspaces).then_output(|| {
+            DescribeSlackWorkspacesOutput::builder()
+                .slack_workspaces(
+                    SlackWorkspace::builder()
+                        .slack_team_id("T07AUTHED")
+                        .slack_team_name("Corp")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        })
+    }
+
+    fn teams_none() -> (aws_smithy_mocks::Rule, aws_smithy_mocks::Rule) {
+        (
+            mock!(aws_sdk_chatbot::Client::list_microsoft_teams_configured_teams)
+                .then_output(|| ListMicrosoftTeamsConfiguredTeamsOutput::builder().build()),
+            mock!(aws_sdk_chatbot::Client::list_microsoft_teams_channel_configurations)
+                .then_output(|| ListMicrosoftTeamsChannelConfigurationsOutput::builder().build()),
+        )
+    }
+
+    fn observed(seen: Seen) -> Observed {
+        let (slack_workspaces, teams_authorised, slack, teams) = seen;
+        Observed {
+            account: Account::example("us-east-1"),
+            role: None,
+            slack_workspaces,
+            teams_authorised,
+            slack,
+            teams,
+        }
+    }
+
+    // The emulator has no Chatbot: its calls are mocked with the real shapes.
+    #[tokio::test]
+    async fn an_authorised_workspace_gets_a_channel_and_the_others_are_told_the_console_step() {
+        let configs = mock!(aws_sdk_chatbot::Client::describe_slack_channel_configurations)
+            .then_output(|| DescribeSlackChannelConfigurationsOutput::builder().build());
+        let (teams, teams_configs) = teams_none();
+        let ws = workspaces();
+        let client = mock_client!(
+            aws_sdk_chatbot,
+            RuleMode::MatchAny,
+            [&ws, &configs, &teams, &teams_configs]
+        );
+        let o = observed(observe_with(&client, &desired()).await.unwrap());
+        assert_eq!(o.slack_workspaces, ["T07AUTHED"]);
+        let p = plan(&desired(), &o);
+        let actions: Vec<(&str, Action)> =
+            p.iter().map(|p| (p.address.as_str(), p.action)).collect();
+        assert_eq!(
+            actions,
+            [
+                ("iam.role[\"baseline-chatbot\"]", Action::Create),
+                (
+                    "chatbot.slack_channel[\"T07AUTHED\"][\"C07ALERTS\"]",
+                    Action::Create
+                ),
+                (
+                    "chatbot.slack_channel[\"T07NEWONE\"][\"C07OTHERS\"]",
+                    Action::Deferred
+                ),
+                (
+                    "chatbot.teams_channel[\"a1b2c3d4-1111-2222-3333-444455556666/b1b2c3d4-1111-2222-3333-444455556666\"][\"19%3Aabc%40thread.tacv2\"]",
+                    Action::Deferred
+                ),
+            ]
+        );
+        assert!(
+            p[2].reason
+                .as_deref()
+                .unwrap()
+                .contains("Configure new client > Slack")
+        );
+        assert!(p[3].reason.as_deref().unwrap().contains("Microsoft Teams"));
+        let Some(Op::Create {
+            name,
+            guardrail,
+            role,
+            topic,
+            ..
+        }) = &p[1].op
+        else {
+            panic!("{:?}", p[1].op)
+        };
+        assert_eq!(name, "baseline-slack-C07ALERTS");
+        assert_eq!(guardrail, "arn:aws:iam::aws:policy/AWSDenyAll");
+        assert_eq!(role, "arn:aws:iam::123456789012:role/baseline-chatbot");
+        assert_eq!(topic, TOPIC);
+
+        // Created once; a configuration of that name made by a stopped run is ours.
+        let created = mock!(aws_sdk_chatbot::Client::create_slack_channel_configuration)
+            .match_requests(|r| {
+                r.slack_team_id() == Some("T07AUTHED")
+                    && r.logging_level() == Some("NONE")
+                    && r.sns_topic_arns() == [TOPIC.to_owned()]
+                    && r.guardrail_policy_arns()
+                        == ["arn:aws:iam::aws:policy/AWSDenyAll".to_owned()]
+            })
+            .then_output(|| CreateSlackChannelConfigurationOutput::builder().build());
+        let client = mock_client!(aws_sdk_chatbot, RuleMode::MatchAny, [&created]);
+        apply_with(&client, p[1].op.as_ref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(created.num_calls(), 1);
+        let conflict = mock!(aws_sdk_chatbot::Client::create_slack_channel_configuration)
+            .then_error(|| {
+                aws_sdk_chatbot::operation::create_slack_channel_configuration::CreateSlackChannelConfigurationError::ConflictException(
+                    ConflictException::builder().message("exists").build(),
+                )
+            });
+        let client = mock_client!(aws_sdk_chatbot, RuleMode::MatchAny, [&conflict]);
+        assert_eq!(
+            apply_with(&client, p[1].op.as_ref().unwrap())
+                .await
+                .unwrap(),
+            Applied::Done
+        );
+    }
+
+    #[tokio::test]
+    async fn an_existing_channel_is_adopted_and_only_gets_the_topic() {
+        let existing = |topics: Vec<String>| {
+            SlackChannelConfiguration::builder()
+                .slack_team_id("T07AUTHED")
+                .slack_team_name("Corp")
+                .slack_channel_id("C07ALERTS")
+                .slack_channel_name("security-alerts")
+                .chat_configuration_arn(
+                    "arn:aws:chatbot::123456789012:chat-configuration/slack-channel/ops",
+                )
+                .iam_role_arn("arn:aws:iam::123456789012:role/their-chatops")
+                .set_sns_topic_arns(Some(topics))
+                .guardrail_policy_arns("arn:aws:iam::aws:policy/ReadOnlyAccess")
+                .logging_level("ERROR")
+                .build()
+                .unwrap()
+        };
+        let mine = desired();
+        let one = Desired {
+            slack: mine.slack[..1].to_vec(),
+            teams: vec![],
+            topic: mine.topic.clone(),
+        };
+        let theirs = "arn:aws:sns:us-east-1:123456789012:ops".to_owned();
+        let t = theirs.clone();
+        let configs = mock!(aws_sdk_chatbot::Client::describe_slack_channel_configurations)
+            .then_output(move || {
+                DescribeSlackChannelConfigurationsOutput::builder()
+                    .slack_channel_configurations(existing(vec![t.clone()]))
+                    .build()
+            });
+        let ws = workspaces();
+        let client = mock_client!(aws_sdk_chatbot, RuleMode::MatchAny, [&ws, &configs]);
+        let o = observed(observe_with(&client, &one).await.unwrap());
+        let p = plan(&one, &o);
+        assert_eq!(p[1].action, Action::Update);
+        let Some(Op::AddTopic { topics, .. }) = &p[1].op else {
+            panic!()
+        };
+        assert_eq!(topics, &[theirs.clone(), TOPIC.to_owned()]);
+
+        // The update sends back their role, guardrail and logging with both topics.
+        let update = mock!(aws_sdk_chatbot::Client::update_slack_channel_configuration)
+            .match_requests(|r| {
+                r.iam_role_arn() == Some("arn:aws:iam::123456789012:role/their-chatops")
+                    && r.logging_level() == Some("ERROR")
+                    && r.guardrail_policy_arns()
+                        == ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_owned()]
+                    && r.sns_topic_arns().len() == 2
+            })
+            .then_output(|| UpdateSlackChannelConfigurationOutput::builder().build());
+        let client = mock_client!(aws_sdk_chatbot, RuleMode::MatchAny, [&update]);
+        apply_with(&client, p[1].op.as_ref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(update.num_calls(), 1);
+
+        // With the topic in place, nothing to do.
+        let mut o = o;
+        o.slack[0].topics.push(TOPIC.into());
+        assert_eq!(plan(&one, &o)[1].action, Action::NoOp);
+    }
+
+    #[test]
+    fn placeholders_are_refused_and_real_ids_pass() {
+        assert!(ChatId("T00000000".into()).is_placeholder());
+        assert!(ChatId("C0XXXXXXX".into()).is_placeholder());
+        assert!(ChatId("00000000-0000-0000-0000-000000000000".into()).is_placeholder());
+        assert!(!ChatId("T07AUTHED".into()).is_placeholder());
+        let c = SlackChannel {
+            workspace_id: ChatId("T07AUTHED".into()),
+            channel_id: ChatId("C00000000".into()),
+        };
+        assert_eq!(c.problem().unwrap().0, "channel_id");
+        assert_eq!(
+            config_name(App::Teams, "19%3Aabc%40thread.tacv2"),
+            "baseline-teams-19-3Aabc-40thread-tacv2"
+        );
+    }
+}
