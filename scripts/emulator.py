@@ -316,6 +316,15 @@ def _grants_events_the_key(policy):
 def _put_deliverable_targets(self, name, event_bus_arn, targets):
     for target in targets:
         arn = target["Arn"]
+        # Real EventBridge validates the target: an ARN, and a role for an API destination.
+        if not arn.startswith("arn:"):
+            raise moto.events.exceptions.ValidationException(
+                f"(emulator) Parameter {arn} is not valid. Reason: Provided Arn is not in correct format."
+            )
+        if ":api-destination/" in arn and not target.get("RoleArn"):
+            raise moto.events.exceptions.ValidationException(
+                f"(emulator) RoleArn is required for target arn: {arn}."
+            )
         if ":sns:" not in arn:
             continue
         _, _, _, region, account, _ = arn.split(":", 5)
@@ -341,6 +350,66 @@ def _put_deliverable_targets(self, name, event_bus_arn, targets):
 
 
 moto.events.models.EventsBackend.put_targets = _put_deliverable_targets
+
+# EventBridge API destinations and connections (API reference): the endpoint is HTTPS,
+# the rate is 1 to 300 a second, the method one of seven; an API_KEY connection carries a
+# key name and value; a second Create of a name is ResourceAlreadyExistsException. moto
+# stores whatever it is given, and overwrites.
+_create_destination = moto.events.models.EventsBackend.create_api_destination
+_update_destination = moto.events.models.EventsBackend.update_api_destination
+_create_connection = moto.events.models.EventsBackend.create_connection
+METHODS = {"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"}
+
+
+def _check_destination(endpoint, rate, method):
+    if endpoint is not None and not endpoint.startswith("https://"):
+        raise moto.events.exceptions.ValidationException(
+            "(emulator) 1 validation error detected: Value at 'invocationEndpoint' failed to satisfy constraint: Member must satisfy regular expression pattern: ^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$ and use HTTPS"
+        )
+    if rate is not None and not 1 <= int(rate) <= 300:
+        raise moto.events.exceptions.ValidationException(
+            "(emulator) InvocationRateLimitPerSecond must be between 1 and 300"
+        )
+    if method is not None and method not in METHODS:
+        raise moto.events.exceptions.ValidationException(f"(emulator) invalid HttpMethod {method}")
+
+
+def _create_checked_destination(self, name, description, connection_arn, invocation_endpoint,
+                                invocation_rate_limit_per_second, http_method):
+    _check_destination(invocation_endpoint, invocation_rate_limit_per_second, http_method)
+    if name in self.destinations:
+        raise moto.events.exceptions.ResourceAlreadyExistsException(
+            f"An api-destination '{name}' already exists.")
+    return _create_destination(self, name, description, connection_arn, invocation_endpoint,
+                               invocation_rate_limit_per_second, http_method)
+
+
+def _update_checked_destination(self, name, **kwargs):
+    _check_destination(kwargs.get("invocation_endpoint"),
+                       kwargs.get("invocation_rate_limit_per_second"), kwargs.get("http_method"))
+    return _update_destination(self, name, **kwargs)
+
+
+def _create_checked_connection(self, name, description, authorization_type, auth_parameters):
+    if name in self.connections:
+        raise moto.events.exceptions.ResourceAlreadyExistsException(
+            f"Connection '{name}' already exists.")
+    if authorization_type == "API_KEY":
+        key = (auth_parameters or {}).get("ApiKeyAuthParameters") or {}
+        if not key.get("ApiKeyName") or not key.get("ApiKeyValue"):
+            raise moto.events.exceptions.ValidationException(
+                "(emulator) ApiKeyAuthParameters with ApiKeyName and ApiKeyValue are required for API_KEY"
+            )
+    elif authorization_type not in ("BASIC", "OAUTH_CLIENT_CREDENTIALS"):
+        raise moto.events.exceptions.ValidationException(
+            f"(emulator) invalid AuthorizationType {authorization_type}"
+        )
+    return _create_connection(self, name, description, authorization_type, auth_parameters)
+
+
+moto.events.models.EventsBackend.create_api_destination = _create_checked_destination
+moto.events.models.EventsBackend.update_api_destination = _update_checked_destination
+moto.events.models.EventsBackend.create_connection = _create_checked_connection
 
 # KMS CreateKey runs the key-policy lockout safety check: the policy must let the caller
 # (here: the account, through a statement for its root or "*") call PutKeyPolicy later,

@@ -1136,6 +1136,58 @@ mod tests {
     }
 
     #[test]
+    fn chat_channels_get_their_own_topic_and_rules_in_chatbots_format() {
+        let mut c = config();
+        c.slack = vec![super::super::chatbot::SlackChannel {
+            workspace_id: super::super::chatbot::ChatId("T07AUTHED".into()),
+            channel_id: super::super::chatbot::ChatId("C07ALERTS".into()),
+        }];
+        let p = plan(&Desired { config: c.clone() }, &fresh());
+        let addresses: Vec<&str> = p.iter().map(|p| p.address.as_str()).collect();
+        assert!(
+            addresses.contains(&"sns.topic[\"baseline-security-alerts-chat\"]"),
+            "{addresses:?}"
+        );
+        let rules = home_rules(&c, &account());
+        let chat_rules: Vec<&Rule> = rules
+            .iter()
+            .map(|(r, _)| r)
+            .filter(|r| r.name.ends_with("-chat"))
+            .collect();
+        assert_eq!(chat_rules.len(), 3);
+        for r in chat_rules {
+            let t = r.target.as_ref().unwrap();
+            assert_eq!(
+                t.arn,
+                "arn:aws:sns:us-east-1:123456789012:baseline-security-alerts-chat"
+            );
+            let body: Value = serde_json::from_str(
+                &t.template
+                    .as_ref()
+                    .unwrap()
+                    .replace('<', "")
+                    .replace('>', ""),
+            )
+            .unwrap();
+            assert_eq!(body["source"], "custom");
+        }
+        // The mail rules keep their sentence.
+        let (mail, _) = &home_rules(&c, &account())[0];
+        assert!(
+            mail.target
+                .as_ref()
+                .unwrap()
+                .template
+                .as_ref()
+                .unwrap()
+                .starts_with("\"GuardDuty found")
+        );
+        // Without chat, no chat topic.
+        let p = plan(&Desired { config: config() }, &fresh());
+        assert!(!p.iter().any(|p| p.address.contains("-chat")));
+    }
+
+    #[test]
     fn a_home_region_only_run_needs_no_forwarder_role() {
         let alone = Observed {
             forwarding: false,

@@ -271,7 +271,7 @@ impl Control for Webhooks {
         vec![
             Grant::write("WebhookConnection", &["events:CreateConnection"])
                 .and_read(&["events:DescribeConnection"])
-                .on([arns.regional("events", &format!("connection/{CONNECTION}"))]),
+                .on([arns.regional("events", &format!("connection/{CONNECTION}/*"))]),
             // CreateConnection stores the connection's key in a Secrets Manager secret
             // that EventBridge manages (events!connection/…), as the caller.
             Grant::write(

@@ -125,3 +125,36 @@ fn no_shipped_baseline_turns_a_protection_off() {
         }
     }
 }
+
+#[test]
+fn the_shipped_chat_entries_are_refused_until_filled_in_and_load_once_they_are() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/secure-account.toml");
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("@example.com", "@acme-security.io");
+    // Uncommented as shipped: the placeholder ids are refused, at the line they are on.
+    let raw: String = crate::emulator::with_chat(&text)
+        .replace("T07AB12CD", "T00000000")
+        .replace("enabled = false\ntopic", "enabled = true\ntopic");
+    let f = crate::emulator::baseline_file(&raw);
+    let err = Baseline::load(f.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("notifications.slack[0].workspace_id") && err.contains("placeholder"),
+        "{err}"
+    );
+    let line = raw
+        .lines()
+        .position(|l| l.starts_with("workspace_id"))
+        .unwrap()
+        + 1;
+    assert!(err.contains(&format!(":{line}:")), "{err}");
+    // Filled in, the same file loads and lists both channels.
+    let filled = crate::emulator::with_chat(&text)
+        .replace("enabled = false\ntopic", "enabled = true\ntopic");
+    let f = crate::emulator::baseline_file(&filled);
+    let b = Baseline::load(f.path()).unwrap();
+    let n = b.notifications.unwrap();
+    assert_eq!(n.slack.len(), 1);
+    assert_eq!(n.teams.len(), 1);
+    assert!(n.webhooks.is_empty());
+}

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,6 +28,8 @@ fn python() -> &'static PathBuf {
 pub struct Emulator {
     child: Child,
     pub port: u16,
+    /// Set on every later run (secrets a baseline names, such as webhook URLs).
+    extra_env: Mutex<Vec<(String, String)>>,
 }
 
 impl Emulator {
@@ -48,7 +50,11 @@ impl Emulator {
             .strip_prefix("listening on ")
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("unexpected emulator output {line:?}"));
-        Emulator { child, port }
+        Emulator {
+            child,
+            port,
+            extra_env: Mutex::new(Vec::new()),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -57,7 +63,26 @@ impl Emulator {
 
     /// The environment of a `baseline` run against this emulator: test credentials and
     /// nothing from the developer's own AWS configuration.
-    fn env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+    /// Sets `name` to `value` in the environment of every later run.
+    pub fn set_env(&self, name: &str, value: &str) {
+        let mut env = self.extra_env.lock().unwrap();
+        env.retain(|(n, _)| n != name);
+        env.push((name.to_owned(), value.to_owned()));
+    }
+
+    fn env(&self) -> Vec<(String, std::ffi::OsString)> {
+        let mut env: Vec<(String, std::ffi::OsString)> = self
+            .base_env()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        for (k, v) in self.extra_env.lock().unwrap().iter() {
+            env.push((k.clone(), v.into()));
+        }
+        env
+    }
+
+    fn base_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
         vec![
             ("PATH", std::env::var_os("PATH").unwrap_or_default()),
             ("AWS_ACCESS_KEY_ID", "testing".into()),
@@ -261,10 +286,23 @@ impl Emulator {
     }
 }
 
+/// The variable the uncommented webhook of secure-account.toml reads its URL from, and a
+/// URL for it.
+pub const WEBHOOK_ENV: (&str, &str) = (
+    "BASELINE_SLACK_WEBHOOK_URL",
+    "https://hooks.slack.com/services/T0TEST/B0TEST/not-a-real-token",
+);
+
 /// A shipped baseline with every table and every optional part on (the shipped files
-/// leave some off until a team fills them in), so that every control is exercised.
+/// leave some off until a team fills them in), so that every control is exercised. Its
+/// webhook is uncommented (runs need [`WEBHOOK_ENV`]); chat stays commented (the
+/// emulator has no Chatbot: see [`with_chat`]).
 pub fn every_table_on(text: &str) -> String {
-    text.replace("enabled = false", "enabled = true")
+    text.replace("# [[notifications.webhooks]]", "[[notifications.webhooks]]")
+        .replace("# name = \"security-slack\"", "name = \"security-slack\"")
+        .replace("# format = \"slack\"", "format = \"slack\"")
+        .replace("# url_env = ", "url_env = ")
+        .replace("enabled = false", "enabled = true")
         .replace("access_logging = false", "access_logging = true")
         .replace("cloudwatch_logs = false", "cloudwatch_logs = true")
         .replace("root_usage_alarm = false", "root_usage_alarm = true")
@@ -272,4 +310,38 @@ pub fn every_table_on(text: &str) -> String {
             "deactivate_unused_access_keys = false",
             "deactivate_unused_access_keys = true",
         )
+}
+
+/// secure-account.toml's chat entries uncommented, with ids that are not placeholders.
+pub fn with_chat(text: &str) -> String {
+    let mut out = String::new();
+    let mut chat = false;
+    for line in text.lines() {
+        if line.starts_with("# [[notifications.slack]]")
+            || line.starts_with("# [[notifications.teams]]")
+        {
+            chat = true;
+        } else if !line.starts_with("# ")
+            || line.starts_with("# Webhooks")
+            || line.starts_with("# [[notifications.webhooks")
+        {
+            chat = false;
+        }
+        let line = if chat { &line[2..] } else { line };
+        out.push_str(
+            &line
+                .replace("T00000000", "T07AB12CD")
+                .replace("C00000000", "C07AB12CD")
+                .replace(
+                    "00000000-0000-0000-0000-000000000000",
+                    "a1b2c3d4-1111-2222-3333-444455556666",
+                )
+                .replace(
+                    "19%3A00000000000000000000000000000000%40",
+                    "19%3Aab12cd34%40",
+                ),
+        );
+        out.push('\n');
+    }
+    out
 }

@@ -176,9 +176,9 @@ fn matches(pattern: &str, action: &str) -> bool {
 #[test]
 fn the_generated_policy_allows_every_action_the_controls_document() {
     // secure-account.toml with every table on: the policy of every control.
-    let everything = crate::emulator::every_table_on(
+    let everything = crate::emulator::with_chat(&crate::emulator::every_table_on(
         &std::fs::read_to_string(root().join("baselines/secure-account.toml")).unwrap(),
-    )
+    ))
     .replace("@example.com", "@acme-security.io")
     .replace("+81-3-0000-0000", "+81-3-5555-1234");
     let file = crate::emulator::baseline_file(&everything);

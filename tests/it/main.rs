@@ -15,3 +15,4 @@ mod races;
 mod startup;
 mod strict_emulator;
 mod threat_detection;
+mod webhooks;

@@ -118,6 +118,10 @@ fn every_call_a_run_sends_is_allowed_by_the_policy_of_its_baseline() {
 /// reads what the first plan found missing): every call is in the baseline's policy.
 fn check_calls(file: &Path) {
     let emu = Emulator::start();
+    emu.set_env(
+        crate::emulator::WEBHOOK_ENV.0,
+        crate::emulator::WEBHOOK_ENV.1,
+    );
     let plan = policy(file, "plan");
     let apply = policy(file, "apply");
     for (args, allowed) in [
