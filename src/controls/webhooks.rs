@@ -268,10 +268,16 @@ impl Control for Webhooks {
                 rules.push(arns.regional("events", &format!("rule/{}", w.rule(s))));
             }
         }
+        let connection = [
+            arns.regional("events", &format!("connection/{CONNECTION}")),
+            arns.regional("events", &format!("connection/{CONNECTION}/*")),
+        ];
+        // Creating or describing a destination also acts on its connection.
+        destinations.extend(connection.iter().cloned());
         vec![
             Grant::write("WebhookConnection", &["events:CreateConnection"])
                 .and_read(&["events:DescribeConnection"])
-                .on([arns.regional("events", &format!("connection/{CONNECTION}/*"))]),
+                .on(connection.clone()),
             // CreateConnection stores the connection's key in a Secrets Manager secret
             // that EventBridge manages (events!connection/…), as the caller.
             Grant::write(
