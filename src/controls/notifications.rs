@@ -1161,14 +1161,9 @@ mod tests {
                 t.arn,
                 "arn:aws:sns:us-east-1:123456789012:baseline-security-alerts-chat"
             );
-            let body: Value = serde_json::from_str(
-                &t.template
-                    .as_ref()
-                    .unwrap()
-                    .replace('<', "")
-                    .replace('>', ""),
-            )
-            .unwrap();
+            let body: Value =
+                serde_json::from_str(&t.template.as_ref().unwrap().replace(['<', '>'], ""))
+                    .unwrap();
             assert_eq!(body["source"], "custom");
         }
         // The mail rules keep their sentence.

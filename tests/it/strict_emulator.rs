@@ -230,3 +230,108 @@ async fn eventbridge_cannot_target_a_topic_whose_key_grant_has_a_source_conditio
         .unwrap();
     put().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_destinations_and_their_targets_are_checked_as_eventbridge_does() {
+    use aws_sdk_eventbridge::types::{
+        ApiDestinationHttpMethod, ConnectionAuthorizationType,
+        CreateConnectionApiKeyAuthRequestParameters, CreateConnectionAuthRequestParameters, Target,
+    };
+    let emu = Emulator::start();
+    let events = aws_sdk_eventbridge::Client::new(&emu.sdk("us-east-1").await);
+    let code = |e: &dyn std::fmt::Debug| format!("{e:?}");
+    let connection = |name: &str| {
+        events
+            .create_connection()
+            .name(name)
+            .authorization_type(ConnectionAuthorizationType::ApiKey)
+            .auth_parameters(
+                CreateConnectionAuthRequestParameters::builder()
+                    .api_key_auth_parameters(
+                        CreateConnectionApiKeyAuthRequestParameters::builder()
+                            .api_key_name("X-Key")
+                            .api_key_value("v")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+    };
+    let arn = connection("c")
+        .await
+        .unwrap()
+        .connection_arn()
+        .unwrap()
+        .to_owned();
+    let again = connection("c").await.unwrap_err();
+    assert!(
+        again
+            .as_service_error()
+            .is_some_and(|e| e.is_resource_already_exists_exception()),
+        "{}",
+        code(&again)
+    );
+    let destination = |name: &str, endpoint: &str, rate: i32| {
+        events
+            .create_api_destination()
+            .name(name)
+            .connection_arn(&arn)
+            .invocation_endpoint(endpoint)
+            .http_method(ApiDestinationHttpMethod::Post)
+            .invocation_rate_limit_per_second(rate)
+            .send()
+    };
+    assert!(
+        destination("plain", "http://hooks.test/x", 1)
+            .await
+            .is_err()
+    );
+    assert!(
+        destination("fast", "https://hooks.test/x", 301)
+            .await
+            .is_err()
+    );
+    let dest = destination("ok", "https://hooks.test/x", 1)
+        .await
+        .unwrap()
+        .api_destination_arn()
+        .unwrap()
+        .to_owned();
+    events
+        .put_rule()
+        .name("r")
+        .event_pattern(r#"{"source":["aws.guardduty"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let put = |arn: &str, role: Option<&str>| {
+        events
+            .put_targets()
+            .rule("r")
+            .targets(
+                Target::builder()
+                    .id("t")
+                    .arn(arn)
+                    .set_role_arn(role.map(str::to_owned))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    assert!(
+        put(&dest, None).await.is_err(),
+        "a destination needs a role"
+    );
+    assert!(
+        put(
+            "(the ARN of x, once made)",
+            Some("arn:aws:iam::123456789012:role/r")
+        )
+        .await
+        .is_err()
+    );
+    put(&dest, Some("arn:aws:iam::123456789012:role/r"))
+        .await
+        .unwrap();
+}
