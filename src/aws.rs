@@ -252,6 +252,16 @@ impl Session {
         regional_client!(aws_sdk_chatbot, self, region)
     }
 
+    /// AWS Organizations: global, served from one region per partition.
+    pub fn organizations(&self, partition: &str) -> aws_sdk_organizations::Client {
+        let region = match partition {
+            "aws-cn" => "cn-northwest-1",
+            "aws-us-gov" => "us-gov-west-1",
+            _ => "us-east-1",
+        };
+        regional_client!(aws_sdk_organizations, self, region)
+    }
+
     pub fn sns(&self, region: &str) -> aws_sdk_sns::Client {
         regional_client!(aws_sdk_sns, self, region)
     }

@@ -67,6 +67,24 @@ pub enum Command {
     /// Print the least-privilege IAM policy (JSON) that `plan` or `apply` needs for the
     /// baseline's enabled settings and names, in the caller's partition and account.
     Permissions(PermissionsArgs),
+    /// List, as JSON lines, the organization accounts the baseline's `[organization]`
+    /// table targets (from the management account's credentials); skipped accounts and
+    /// their reasons go to stderr.
+    Accounts(AccountsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AccountsArgs {
+    /// The baseline file.
+    #[arg(long, short, env = "BASELINE_FILE", default_value = "baseline.toml")]
+    pub baseline: PathBuf,
+    /// Group the accounts into this many shards (round robin by account id): each line
+    /// then carries its `shard`, 0 to N-1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub shards: Option<u16>,
+    /// Only these accounts (repeatable).
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -104,6 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Plan(run) => (run, None),
         Command::Apply(apply) => (&apply.run, Some(apply)),
         Command::Permissions(args) => return permissions(g, args).await,
+        Command::Accounts(args) => return accounts(g, args).await,
     };
     let started = std::time::Instant::now();
     let started_at = report::now();
@@ -226,6 +227,59 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         .await?;
     }
     Ok(code)
+}
+
+/// `baseline accounts`: the targeted accounts as JSON lines on stdout, the skipped ones on
+/// stderr.
+async fn accounts(g: &cli::Global, args: &cli::AccountsArgs) -> anyhow::Result<u8> {
+    use baseline::organization;
+    let baseline = Baseline::load(&args.baseline)?;
+    let Some(config) = baseline.organization.as_ref().filter(|o| o.enabled) else {
+        anyhow::bail!(
+            "{}: the baseline has no enabled [organization] table: nothing to list",
+            args.baseline.display()
+        );
+    };
+    if let Some(bad) = args
+        .accounts
+        .iter()
+        .find(|a| !(a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())))
+    {
+        anyhow::bail!("--account {bad:?}: expected a 12-digit account id");
+    }
+    let session = connect(g).await?;
+    let region = baseline
+        .home_region
+        .as_ref()
+        .map(|r| r.0.clone())
+        .or_else(|| session.configured_region())
+        .ok_or(baseline::error::Error::NoRegion)?;
+    let caller = session.caller(&region).await?;
+    let client = session.organizations(&caller.partition);
+    let (listed, under) = organization::list(&client, &config.organizational_units).await?;
+    let selection = organization::select(config, &listed, under.as_ref(), &args.accounts);
+    let shards = args.shards.map(usize::from);
+    let mut out = String::new();
+    for (i, a) in selection.targeted.iter().enumerate() {
+        let mut line = serde_json::json!({ "account": a.id, "name": a.name });
+        if let Some(n) = shards {
+            line["shard"] = organization::shard_of(i, n).into();
+        }
+        out.push_str(&format!("{line}\n"));
+    }
+    print_out(out);
+    for s in &selection.skipped {
+        eprintln!(
+            "skipped {}{}: {}",
+            s.id,
+            s.name
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
+            s.reason
+        );
+    }
+    Ok(0)
 }
 
 /// `baseline permissions`: the policy on stdout. The only AWS call, when the account is

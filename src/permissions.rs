@@ -131,6 +131,18 @@ pub fn policy(
     extra: Vec<Grant>,
 ) -> Value {
     let mut grants = vec![discovery()];
+    if baseline.organization.as_ref().is_some_and(|o| o.enabled) {
+        // Listing the organization's accounts (`baseline accounts`): its calls take no
+        // resource.
+        grants.push(Grant::read(
+            "ListTheOrganization",
+            &[
+                "organizations:ListAccounts",
+                "organizations:ListAccountsForParent",
+                "organizations:ListOrganizationalUnitsForParent",
+            ],
+        ));
+    }
     for control in controls {
         grants.extend(control.permissions(baseline, arns));
     }

@@ -94,9 +94,11 @@ pub struct Chatbot;
 
 pub const ROLE: &str = "baseline-chatbot";
 const ROLE_POLICY: &str = "read-notifications";
-/// The channels' guardrail: whatever the channel role allows, nobody in the channel can
-/// act on the account through it. Notifications do not need the role's permissions.
-pub const GUARDRAIL: &str = "AWSDenyAll";
+/// The channels' guardrail, a ceiling on what the channel's role and its members may do:
+/// the AWS managed CloudWatch read-only policy, on Chatbot's list of guardrail policies.
+/// With the channel role's notifications-only permissions (CloudWatch reads), the
+/// channel can read notifications and alarm charts, and do nothing else.
+pub const GUARDRAIL: &str = "CloudWatchReadOnlyAccess";
 
 /// What `[notifications]` asks of Chatbot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -485,6 +487,11 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
     out
 }
 
+/// Chatbot's answer to a second configuration of one channel.
+fn already_configured(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.contains("already been configured"))
+}
+
 pub async fn apply_with(client: &aws_sdk_chatbot::Client, op: &Op) -> Result<Applied, AwsError> {
     match op {
         Op::Role { .. } => Err(AwsError::invalid_response(
@@ -514,10 +521,13 @@ pub async fn apply_with(client: &aws_sdk_chatbot::Client, op: &Op) -> Result<App
                 .await;
             match sent {
                 Ok(_) => Ok(Applied::Done),
-                // The name is taken: made by a run that was stopped.
+                // Made meanwhile (by a run that was stopped): Chatbot answers that the
+                // channel "has already been configured" (InvalidRequestException), or a
+                // conflict on the name.
                 Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_conflict_exception()) =>
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_conflict_exception() || already_configured(s.meta().message())
+                    }) =>
                 {
                     Ok(Applied::Done)
                 }
@@ -550,8 +560,9 @@ pub async fn apply_with(client: &aws_sdk_chatbot::Client, op: &Op) -> Result<App
             match sent {
                 Ok(_) => Ok(Applied::Done),
                 Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_conflict_exception()) =>
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_conflict_exception() || already_configured(s.meta().message())
+                    }) =>
                 {
                     Ok(Applied::Done)
                 }
@@ -727,7 +738,10 @@ mod tests {
             panic!("{:?}", p[1].op)
         };
         assert_eq!(name, "baseline-slack-C07ALERTS");
-        assert_eq!(guardrail, "arn:aws:iam::aws:policy/AWSDenyAll");
+        assert_eq!(
+            guardrail,
+            "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"
+        );
         assert_eq!(role, "arn:aws:iam::123456789012:role/baseline-chatbot");
         assert_eq!(topic, TOPIC);
 
@@ -738,7 +752,7 @@ mod tests {
                     && r.logging_level() == Some("NONE")
                     && r.sns_topic_arns() == [TOPIC.to_owned()]
                     && r.guardrail_policy_arns()
-                        == ["arn:aws:iam::aws:policy/AWSDenyAll".to_owned()]
+                        == ["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess".to_owned()]
             })
             .then_output(|| CreateSlackChannelConfigurationOutput::builder().build());
         let client = mock_client!(aws_sdk_chatbot, RuleMode::MatchAny, [&created]);

@@ -361,7 +361,12 @@ fn forwarder_role_arn(account: &Account) -> String {
 /// and `aws:SourceArn` are not supported there: with one, every rule invocation fails
 /// (`FailedInvocations`) and no alert arrives. The topic policy still limits who may
 /// publish through EventBridge to this account's rules.
-pub fn key_statements(account: &Account) -> Vec<Value> {
+///
+/// With chat channels, AWS Chatbot may use the key too: the Chatbot guide does not say it
+/// needs to, but users report that chat notifications from a topic encrypted with a
+/// customer managed key stop until `chatbot.amazonaws.com` is allowed (see
+/// docs/controls/chatbot.md). It receives the messages anyway; the grant lets it read them.
+pub fn key_statements(account: &Account, chat: bool) -> Vec<Value> {
     let use_key = |sid: &str, service: &str| {
         json!({
             "Sid": sid,
@@ -373,7 +378,7 @@ pub fn key_statements(account: &Account) -> Vec<Value> {
     };
     let mut cloudwatch = use_key("BaselineCloudWatchUsesKey", "cloudwatch.amazonaws.com");
     cloudwatch["Condition"] = json!({ "StringEquals": { "aws:SourceAccount": account.id } });
-    vec![
+    let mut out = vec![
         json!({
             "Sid": "BaselineAccountAdministers",
             "Effect": "Allow",
@@ -383,7 +388,11 @@ pub fn key_statements(account: &Account) -> Vec<Value> {
         }),
         use_key("BaselineEventBridgeUsesKey", "events.amazonaws.com"),
         cloudwatch,
-    ]
+    ];
+    if chat {
+        out.push(use_key("BaselineChatbotUsesKey", "chatbot.amazonaws.com"));
+    }
+    out
 }
 
 pub fn topic_statements(account: &Account, topic: &str) -> Vec<Value> {
@@ -656,7 +665,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
             format!("kms.notifications_key[{KEY_ALIAS:?}]"),
             KEY_ALIAS,
             WHICH_KEY,
-            &key_statements(account),
+            &key_statements(account, config.chat_on()),
             observed.key.as_ref(),
             "baseline: encrypts the security alerts topic",
         )
@@ -935,7 +944,7 @@ mod tests {
 
     #[test]
     fn eventbridge_may_use_the_key_without_conditions_and_an_old_grant_is_corrected() {
-        let ours = key_statements(&account());
+        let ours = key_statements(&account(), false);
         let events = ours
             .iter()
             .find(|s| s["Sid"] == "BaselineEventBridgeUsesKey")
@@ -1028,7 +1037,7 @@ mod tests {
         let want = Desired { config: config() };
         let account = account();
         let arn = account.topic_arn("baseline-security-alerts");
-        let key_doc = policy::merge_by_sid(None, &key_statements(&account));
+        let key_doc = policy::merge_by_sid(None, &key_statements(&account, false));
         let observed = Observed {
             account: account.clone(),
             key: Some(Key {
@@ -1155,6 +1164,14 @@ mod tests {
             .filter(|r| r.name.ends_with("-chat"))
             .collect();
         assert_eq!(chat_rules.len(), 3);
+        let key = p.iter().find(|p| p.address.starts_with("kms.")).unwrap();
+        assert!(
+            key.after
+                .as_ref()
+                .unwrap()
+                .to_string()
+                .contains("chatbot.amazonaws.com")
+        );
         for r in chat_rules {
             let t = r.target.as_ref().unwrap();
             assert_eq!(

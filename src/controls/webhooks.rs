@@ -292,6 +292,12 @@ impl Control for Webhooks {
                 "secretsmanager",
                 &format!("secret:events!connection/{CONNECTION}/*"),
             )]),
+            // EventBridge keeps connection secrets through its service-linked role
+            // (AmazonEventBridgeApiDestinationsServiceRolePolicy), made on the first
+            // connection of the account.
+            Grant::write("EventBridgeApiDestinationsServiceRole", &["iam:CreateServiceLinkedRole"])
+                .on([arns.iam("role/aws-service-role/apidestinations.events.amazonaws.com/AWSServiceRoleForAmazonEventBridgeApiDestinations")])
+                .when(json!({"StringEquals": {"iam:AWSServiceName": "apidestinations.events.amazonaws.com"}})),
             Grant::write(
                 "WebhookDestinations",
                 &["events:CreateApiDestination", "events:UpdateApiDestination"],

@@ -10,6 +10,7 @@ mod examples;
 mod guardduty;
 mod interrupted;
 mod keep_in_place;
+mod organization;
 mod permissions;
 mod races;
 mod startup;
