@@ -75,8 +75,21 @@ fn init_tracing(cli: &Cli) {
         (false, 1) => "info",
         (false, _) => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BASELINE_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("BASELINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("baseline={level}")));
+    // The SDK's orchestrator logs whole requests and answers at debug and trace, secrets
+    // included (a webhook's URL in CreateApiDestination): never below info, whatever
+    // BASELINE_LOG says.
+    for target in [
+        "aws_smithy_runtime",
+        "aws_smithy_runtime_api",
+        "aws_smithy_http_client",
+        "aws_sdk_eventbridge",
+    ] {
+        if let Ok(d) = format!("{target}=info").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -260,10 +273,10 @@ async fn accounts(g: &cli::Global, args: &cli::AccountsArgs) -> anyhow::Result<u
     let selection = organization::select(config, &listed, under.as_ref(), &args.accounts);
     let shards = args.shards.map(usize::from);
     let mut out = String::new();
-    for (i, a) in selection.targeted.iter().enumerate() {
+    for a in &selection.targeted {
         let mut line = serde_json::json!({ "account": a.id, "name": a.name });
         if let Some(n) = shards {
-            line["shard"] = organization::shard_of(i, n).into();
+            line["shard"] = organization::shard_of(&a.id, n).into();
         }
         out.push_str(&format!("{line}\n"));
     }

@@ -60,6 +60,19 @@ impl OrganizationConfig {
             }
         }
         if let AccountSelection::List(list) = &self.accounts {
+            for (key, id) in [
+                ("organization.delegated_admin", &self.delegated_admin),
+                ("organization.log_archive", &self.log_archive),
+            ] {
+                if let Some(id) = id
+                    && !list.contains(id)
+                {
+                    return Some((
+                        key.into(),
+                        format!("{} is not in accounts: list it there too", id.0),
+                    ));
+                }
+            }
             if list.is_empty() {
                 return Some((
                     "organization.accounts".into(),
@@ -260,10 +273,13 @@ pub fn select(
     Selection { targeted, skipped }
 }
 
-/// The shard (0-based) of the `i`-th targeted account among `shards`: round robin, in the
-/// organization's listing order sorted by id, so that every run shards alike.
-pub fn shard_of(i: usize, shards: usize) -> usize {
-    i % shards.max(1)
+/// The shard (0-based) of an account among `shards`: from a hash of its id (FNV-1a), so
+/// that an account keeps its shard when others join, leave or are filtered out.
+pub fn shard_of(account: &str, shards: usize) -> usize {
+    let hash = account.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % shards.max(1) as u64) as usize
 }
 
 /// What listing the organization failed on.
@@ -290,10 +306,13 @@ pub async fn list(
         .map(|a| OrgAccount {
             id: a.id().unwrap_or_default().to_owned(),
             name: a.name().unwrap_or_default().to_owned(),
+            // `State` replaces `Status` (retired in September 2026); an account with
+            // neither is not taken for an active one.
             status: a
-                .status()
+                .state()
                 .map(|s| s.as_str().to_owned())
-                .unwrap_or_else(|| "ACTIVE".into()),
+                .or_else(|| a.status().map(|s| s.as_str().to_owned()))
+                .unwrap_or_else(|| "UNKNOWN".into()),
         })
         .collect();
     accounts.sort_by(|a, b| a.id.cmp(&b.id));
@@ -441,7 +460,16 @@ mod tests {
             )
             .is_err()
         );
-        assert_eq!(shard_of(5, 2), 1);
-        assert_eq!(shard_of(5, 0), 0);
+        // Stable, spread, and in range.
+        assert_eq!(shard_of("111111111111", 8), shard_of("111111111111", 8));
+        assert_eq!(shard_of("111111111111", 0), 0);
+        let used: BTreeSet<usize> = (0..64)
+            .map(|i| shard_of(&format!("{:012}", 100_000_000_000u64 + i * 7919), 8))
+            .collect();
+        assert_eq!(used.len(), 8);
+        let c = config(
+            "enabled = true\naccounts = [\"111111111111\"]\nlog_archive = \"333333333333\"\n",
+        );
+        assert_eq!(c.problem().unwrap().0, "organization.log_archive");
     }
 }

@@ -61,21 +61,76 @@ impl ChatId {
 }
 
 impl SlackChannel {
+    /// A placeholder, or an id Chatbot's API would refuse (its model's patterns).
     pub(crate) fn problem(&self) -> Option<(String, String)> {
-        placeholder(&[
+        let placeholder = placeholder(&[
             ("workspace_id", &self.workspace_id),
             ("channel_id", &self.channel_id),
-        ])
+        ]);
+        let w = &self.workspace_id.0;
+        let c = &self.channel_id.0;
+        placeholder
+            .or_else(|| {
+                (!w.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+                .then(|| {
+                    (
+                        "workspace_id".to_owned(),
+                        format!("{w:?}: a Slack workspace id is capitals and digits (T…)"),
+                    )
+                })
+            })
+            .or_else(|| {
+                (!c.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| {
+                    (
+                        "channel_id".to_owned(),
+                        format!(
+                            "{c:?}: a Slack channel id is letters and digits (C…), not its name"
+                        ),
+                    )
+                })
+            })
     }
 }
 
 impl TeamsChannel {
+    /// A placeholder, or an id Chatbot's API would refuse (its model's patterns).
     pub(crate) fn problem(&self) -> Option<(String, String)> {
+        let uuid = |s: &str| {
+            let parts: Vec<&str> = s.split('-').collect();
+            parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+                && parts
+                    .iter()
+                    .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
+        };
+        let c = self.channel_id.0.to_ascii_lowercase();
         placeholder(&[
             ("tenant_id", &self.tenant_id),
             ("team_id", &self.team_id),
             ("channel_id", &self.channel_id),
         ])
+        .or_else(|| {
+            [("tenant_id", &self.tenant_id), ("team_id", &self.team_id)]
+                .into_iter()
+                .find(|(_, id)| !uuid(&id.0))
+                .map(|(k, id)| {
+                    (
+                        k.to_owned(),
+                        format!("{:?}: expected a UUID, from the channel's link", id.0),
+                    )
+                })
+        })
+        .or_else(|| {
+            (!(c.contains("%3a") && c.contains("%40"))).then(|| {
+                (
+                    "channel_id".to_owned(),
+                    format!(
+                        "{:?}: expected the channel id URL-encoded, as the channel's link writes it (19%3A…%40thread.tacv2)",
+                        self.channel_id.0
+                    ),
+                )
+            })
+        })
     }
 }
 
@@ -215,6 +270,15 @@ impl Control for Chatbot {
     }
 
     async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetError> {
+        if target.partition != "aws" {
+            return Err(TargetError::refused(
+                "chatbot",
+                format!(
+                    "AWS Chatbot's API is offered in the aws partition only, not {}: use a webhook",
+                    target.partition
+                ),
+            ));
+        }
         let (iam, chatbot) = (target.iam(), target.chatbot());
         let (role, chat) = tokio::join!(
             observe_role(&iam, ROLE, ROLE_POLICY),
@@ -434,18 +498,23 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Proposal<Op>> {
             App::Teams => ("teams", &observed.teams_authorised, &observed.teams),
         };
         let address = format!("chatbot.{kind}_channel[\"{workspace}\"][\"{channel}\"]");
-        let live = live
-            .iter()
-            .find(|c| c.workspace == workspace && c.channel == channel);
+        // Ids compared as Chatbot may spell them: any case, `%3a` or `%3A`.
+        let live = live.iter().find(|c| {
+            c.workspace.eq_ignore_ascii_case(&workspace) && c.channel.eq_ignore_ascii_case(&channel)
+        });
         out.push(match live {
             Some(c) if c.topics.contains(&topic) => Proposal::new(address, Action::NoOp),
             Some(c) => {
                 let mut topics = c.topics.clone();
                 topics.push(topic.clone());
+                let mut reason = "an existing channel configuration: the alert topic is added, its role, guardrails and logging stay as they are".to_owned();
+                if c.guardrails.is_empty() {
+                    reason.push_str(". Warning: it has no guardrail policy, which Chatbot treats as AdministratorAccess for its channel");
+                }
                 Proposal::new(address, Action::Update)
                     .before(json!({ "sns_topics": c.topics }))
                     .after(json!({ "sns_topics": topics }))
-                    .reason("an existing channel configuration: the alert topic is added, its role, guardrails and logging stay as they are")
+                    .reason(reason)
                     .op(Op::AddTopic {
                         app,
                         config: c.clone(),
@@ -492,6 +561,36 @@ fn already_configured(message: Option<&str>) -> bool {
     message.is_some_and(|m| m.contains("already been configured"))
 }
 
+fn slack_taken(
+    e: &aws_sdk_chatbot::operation::create_slack_channel_configuration::CreateSlackChannelConfigurationError,
+) -> bool {
+    use aws_sdk_chatbot::operation::create_slack_channel_configuration::CreateSlackChannelConfigurationError as E;
+    match e {
+        E::ConflictException(_) => true,
+        E::InvalidRequestException(x) => already_configured(x.message()),
+        _ => false,
+    }
+}
+
+fn teams_taken(
+    e: &aws_sdk_chatbot::operation::create_microsoft_teams_channel_configuration::CreateMicrosoftTeamsChannelConfigurationError,
+) -> bool {
+    use aws_sdk_chatbot::operation::create_microsoft_teams_channel_configuration::CreateMicrosoftTeamsChannelConfigurationError as E;
+    match e {
+        E::ConflictException(_) => true,
+        E::InvalidRequestException(x) => already_configured(x.message()),
+        _ => false,
+    }
+}
+
+/// A create refused because Chatbot has a configuration the observation did not find.
+fn configured_elsewhere(operation: &'static str) -> AwsError {
+    AwsError::invalid_response(
+        operation,
+        "AWS Chatbot has a configuration for this channel (or one of this name), but none was found for the channel when the account was read: another run may have made it meanwhile, or the ids are written differently in the baseline; the next plan shows which",
+    )
+}
+
 pub async fn apply_with(client: &aws_sdk_chatbot::Client, op: &Op) -> Result<Applied, AwsError> {
     match op {
         Op::Role { .. } => Err(AwsError::invalid_response(
@@ -521,16 +620,11 @@ pub async fn apply_with(client: &aws_sdk_chatbot::Client, op: &Op) -> Result<App
                 .await;
             match sent {
                 Ok(_) => Ok(Applied::Done),
-                // Made meanwhile (by a run that was stopped): Chatbot answers that the
-                // channel "has already been configured" (InvalidRequestException), or a
-                // conflict on the name.
-                Err(e)
-                    if e.as_service_error().is_some_and(|s| {
-                        s.is_conflict_exception() || already_configured(s.meta().message())
-                    }) =>
-                {
-                    Ok(Applied::Done)
-                }
+                // Observing found no configuration for this channel, yet Chatbot has one
+                // (another run at the same time, or ids spelt differently): not done.
+                Err(e) if e.as_service_error().is_some_and(slack_taken) => Err(
+                    configured_elsewhere("chatbot:CreateSlackChannelConfiguration"),
+                ),
                 Err(e) => Err(aws_err("chatbot:CreateSlackChannelConfiguration")(e)),
             }
         }
@@ -559,13 +653,9 @@ pub async fn apply_with(client: &aws_sdk_chatbot::Client, op: &Op) -> Result<App
                 .await;
             match sent {
                 Ok(_) => Ok(Applied::Done),
-                Err(e)
-                    if e.as_service_error().is_some_and(|s| {
-                        s.is_conflict_exception() || already_configured(s.meta().message())
-                    }) =>
-                {
-                    Ok(Applied::Done)
-                }
+                Err(e) if e.as_service_error().is_some_and(teams_taken) => Err(
+                    configured_elsewhere("chatbot:CreateMicrosoftTeamsChannelConfiguration"),
+                ),
                 Err(e) => Err(aws_err("chatbot:CreateMicrosoftTeamsChannelConfiguration")(
                     e,
                 )),
@@ -767,12 +857,50 @@ mod tests {
                 )
             });
         let client = mock_client!(aws_sdk_chatbot, RuleMode::MatchAny, [&conflict]);
-        assert_eq!(
-            apply_with(&client, p[1].op.as_ref().unwrap())
-                .await
-                .unwrap(),
-            Applied::Done
-        );
+        let err = apply_with(&client, p[1].op.as_ref().unwrap())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("none was found"), "{err}");
+        // What Chatbot answers when the channel is configured already (as reported): the
+        // same, never a silent success that would repeat every run.
+        let configured = mock!(aws_sdk_chatbot::Client::create_slack_channel_configuration)
+            .then_error(|| {
+                aws_sdk_chatbot::operation::create_slack_channel_configuration::CreateSlackChannelConfigurationError::InvalidRequestException(
+                    aws_sdk_chatbot::types::error::InvalidRequestException::builder()
+                        .message("Slack channel with ID C07ALERTS has already been configured for AWS account.")
+                        .build(),
+                )
+            });
+        let client = mock_client!(aws_sdk_chatbot, RuleMode::MatchAny, [&configured]);
+        let err = apply_with(&client, p[1].op.as_ref().unwrap())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("none was found"), "{err}");
+
+        // A Teams channel is created with its tenant and team split back out.
+        let teams_op = Op::Create {
+            app: App::Teams,
+            name: "baseline-teams-x".into(),
+            workspace: "a1b2c3d4-1111-2222-3333-444455556666/b1b2c3d4-1111-2222-3333-444455556666"
+                .into(),
+            channel: "19%3Aabc%40thread.tacv2".into(),
+            topic: TOPIC.into(),
+            role: "arn:aws:iam::123456789012:role/baseline-chatbot".into(),
+            guardrail: "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess".into(),
+        };
+        let teams = mock!(aws_sdk_chatbot::Client::create_microsoft_teams_channel_configuration)
+            .match_requests(|r| {
+                r.tenant_id() == Some("a1b2c3d4-1111-2222-3333-444455556666")
+                    && r.team_id() == Some("b1b2c3d4-1111-2222-3333-444455556666")
+                    && r.channel_id() == Some("19%3Aabc%40thread.tacv2")
+                    && r.logging_level() == Some("NONE")
+            })
+            .then_output(|| {
+                aws_sdk_chatbot::operation::create_microsoft_teams_channel_configuration::CreateMicrosoftTeamsChannelConfigurationOutput::builder().build()
+            });
+        let client = mock_client!(aws_sdk_chatbot, RuleMode::MatchAny, [&teams]);
+        apply_with(&client, &teams_op).await.unwrap();
+        assert_eq!(teams.num_calls(), 1);
     }
 
     #[tokio::test]
@@ -850,6 +978,53 @@ mod tests {
             channel_id: ChatId("C00000000".into()),
         };
         assert_eq!(c.problem().unwrap().0, "channel_id");
+        let bad = SlackChannel {
+            workspace_id: ChatId("T07AUTHED".into()),
+            channel_id: ChatId("#security".into()),
+        };
+        assert_eq!(bad.problem().unwrap().0, "channel_id");
+        let teams = TeamsChannel {
+            tenant_id: ChatId("a1b2c3d4-1111-2222-3333-444455556666".into()),
+            team_id: ChatId("b1b2c3d4-1111-2222-3333-444455556666".into()),
+            channel_id: ChatId("19:abc@thread.tacv2".into()),
+        };
+        assert_eq!(teams.problem().unwrap().0, "channel_id");
+        // Ids Chatbot spells in another case are the same channel.
+        let d = Desired {
+            slack: vec![SlackChannel {
+                workspace_id: ChatId("T07AUTHED".into()),
+                channel_id: ChatId("C07ALERTS".into()),
+            }],
+            teams: vec![],
+            topic: "t".into(),
+        };
+        let mut o = Observed {
+            account: Account::example("us-east-1"),
+            role: None,
+            slack_workspaces: vec!["T07AUTHED".into()],
+            teams_authorised: vec![],
+            slack: vec![ChannelConfig {
+                arn: "a".into(),
+                workspace: "T07AUTHED".into(),
+                channel: "c07alerts".into(),
+                topics: vec!["arn:aws:sns:us-east-1:123456789012:t".into()],
+                role: "r".into(),
+                logging: None,
+                guardrails: vec![],
+                user_role_required: None,
+            }],
+            teams: vec![],
+        };
+        assert_eq!(plan(&d, &o)[1].action, Action::NoOp);
+        // Adopting one without guardrails says what that means.
+        o.slack[0].topics.clear();
+        assert!(
+            plan(&d, &o)[1]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("AdministratorAccess")
+        );
         assert_eq!(
             config_name(App::Teams, "19%3Aabc%40thread.tacv2"),
             "baseline-teams-19-3Aabc-40thread-tacv2"

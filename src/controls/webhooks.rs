@@ -123,10 +123,11 @@ impl Secret {
         Secret(url)
     }
 
-    /// `https://host/…`: what the plan and the report show.
+    /// `https://host/…`: what the plan and the report show (never a `user:password@`).
     pub fn masked(&self) -> String {
         let rest = self.0.strip_prefix("https://").unwrap_or(&self.0);
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = authority.rsplit('@').next().unwrap_or("");
         format!("https://{host}/…")
     }
 
@@ -161,6 +162,11 @@ pub fn url_problem(var: &str, value: Option<&str>) -> Option<String> {
         .strip_prefix("https://")
         .map(|r| r.split(['/', '?', '#']).next().unwrap_or(""))
         .unwrap_or("");
+    if host.contains('@') {
+        return Some(format!(
+            "the environment variable {var} holds a URL with a user name or password before the host: put the secret in the path or query, as webhook URLs do"
+        ));
+    }
     if host.is_empty() || !host.contains('.') || value.contains(char::is_whitespace) {
         return Some(format!(
             "the environment variable {var} does not hold an https://host/path URL (EventBridge API destinations call HTTPS only)"
@@ -818,6 +824,15 @@ mod tests {
                 .contains("https")
         );
         assert!(url_problem("X", Some(URL)).is_none());
+        assert!(
+            url_problem("X", Some("https://u:pw@hooks.test/x"))
+                .unwrap()
+                .contains("password")
+        );
+        assert_eq!(
+            Secret::new("https://u:pw@hooks.test/x".into()).masked(),
+            "https://hooks.test/…"
+        );
         let s = Secret::new(URL.into());
         assert_eq!(
             s.scrub(&format!("bad endpoint {URL}")),

@@ -164,7 +164,8 @@ impl Format {
                 }]
             }),
             Format::Json => {
-                let mut body = json!({ "source": source.key, "title": source.title, "message": s });
+                // `alert` names the kind; a finding's own title is its `title` field.
+                let mut body = json!({ "source": source.key, "alert": source.title, "message": s });
                 for name in source.paths.keys() {
                     body[name] = Value::String(format!("<{name}>"));
                 }

@@ -56,6 +56,7 @@ async fn webhooks_get_a_destination_a_role_and_rules_and_the_url_is_never_shown(
     // A URL that is not HTTPS is refused the same way.
     emu.set_env("BASELINE_TEST_PAGER_URL", "http://events.pager.test/x");
     let plain = emu.run(&["plan"], f.path());
+    assert_eq!(plain.status.code(), Some(1), "{}", output(&plain));
     assert!(output(&plain).contains("https://"), "{}", output(&plain));
     assert!(emu.requests().is_empty());
     emu.set_env("BASELINE_TEST_PAGER_URL", PAGER);
@@ -77,6 +78,15 @@ async fn webhooks_get_a_destination_a_role_and_rules_and_the_url_is_never_shown(
     }
     let json = emu.run(&["plan", "--output", "json"], f.path());
     assert_secret_free("plan --output json", &output(&json));
+    // Not even with every log on: the SDK's own request logs are capped.
+    let traced = emu
+        .baseline()
+        .env("BASELINE_LOG", "trace")
+        .args(["plan", "--baseline"])
+        .arg(f.path())
+        .output()
+        .unwrap();
+    assert_secret_free("plan with BASELINE_LOG=trace", &output(&traced));
 
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
