@@ -583,6 +583,40 @@ fn teams_taken(
     }
 }
 
+/// A role made moments before may not be usable by Chatbot yet (IAM is eventually
+/// consistent): a create refused over its role is tried again, a few times.
+const ROLE_RETRIES: u32 = 4;
+const ROLE_WAIT: std::time::Duration =
+    std::time::Duration::from_secs(if cfg!(test) { 0 } else { 5 });
+
+fn about_role(message: Option<&str>) -> bool {
+    message.is_some_and(|m| {
+        m.to_ascii_lowercase().contains("role") && !m.contains("already been configured")
+    })
+}
+
+fn slack_role_not_ready(
+    e: &aws_sdk_chatbot::operation::create_slack_channel_configuration::CreateSlackChannelConfigurationError,
+) -> bool {
+    use aws_sdk_chatbot::operation::create_slack_channel_configuration::CreateSlackChannelConfigurationError as E;
+    match e {
+        E::InvalidParameterException(x) => about_role(x.message()),
+        E::InvalidRequestException(x) => about_role(x.message()),
+        _ => false,
+    }
+}
+
+fn teams_role_not_ready(
+    e: &aws_sdk_chatbot::operation::create_microsoft_teams_channel_configuration::CreateMicrosoftTeamsChannelConfigurationError,
+) -> bool {
+    use aws_sdk_chatbot::operation::create_microsoft_teams_channel_configuration::CreateMicrosoftTeamsChannelConfigurationError as E;
+    match e {
+        E::InvalidParameterException(x) => about_role(x.message()),
+        E::InvalidRequestException(x) => about_role(x.message()),
+        _ => false,
+    }
+}
+
 /// A create refused because Chatbot has a configuration the observation did not find.
 fn configured_elsewhere(operation: &'static str) -> AwsError {
     AwsError::invalid_response(
@@ -606,18 +640,31 @@ pub async fn apply_with(client: &aws_sdk_chatbot::Client, op: &Op) -> Result<App
             role,
             guardrail,
         } => {
-            let sent = client
-                .create_slack_channel_configuration()
-                .configuration_name(name)
-                .slack_team_id(workspace)
-                .slack_channel_id(channel)
-                .sns_topic_arns(topic)
-                .iam_role_arn(role)
-                .guardrail_policy_arns(guardrail)
-                .logging_level("NONE")
-                .user_authorization_required(false)
-                .send()
-                .await;
+            let mut tries = 0;
+            let sent = loop {
+                let sent = client
+                    .create_slack_channel_configuration()
+                    .configuration_name(name)
+                    .slack_team_id(workspace)
+                    .slack_channel_id(channel)
+                    .sns_topic_arns(topic)
+                    .iam_role_arn(role)
+                    .guardrail_policy_arns(guardrail)
+                    .logging_level("NONE")
+                    .user_authorization_required(false)
+                    .send()
+                    .await;
+                match &sent {
+                    Err(e)
+                        if tries < ROLE_RETRIES
+                            && e.as_service_error().is_some_and(slack_role_not_ready) =>
+                    {
+                        tries += 1;
+                        tokio::time::sleep(ROLE_WAIT).await;
+                    }
+                    _ => break sent,
+                }
+            };
             match sent {
                 Ok(_) => Ok(Applied::Done),
                 // Observing found no configuration for this channel, yet Chatbot has one
@@ -638,19 +685,32 @@ pub async fn apply_with(client: &aws_sdk_chatbot::Client, op: &Op) -> Result<App
             guardrail,
         } => {
             let (tenant, team) = workspace.split_once('/').unwrap_or((workspace, ""));
-            let sent = client
-                .create_microsoft_teams_channel_configuration()
-                .configuration_name(name)
-                .tenant_id(tenant)
-                .team_id(team)
-                .channel_id(channel)
-                .sns_topic_arns(topic)
-                .iam_role_arn(role)
-                .guardrail_policy_arns(guardrail)
-                .logging_level("NONE")
-                .user_authorization_required(false)
-                .send()
-                .await;
+            let mut tries = 0;
+            let sent = loop {
+                let sent = client
+                    .create_microsoft_teams_channel_configuration()
+                    .configuration_name(name)
+                    .tenant_id(tenant)
+                    .team_id(team)
+                    .channel_id(channel)
+                    .sns_topic_arns(topic)
+                    .iam_role_arn(role)
+                    .guardrail_policy_arns(guardrail)
+                    .logging_level("NONE")
+                    .user_authorization_required(false)
+                    .send()
+                    .await;
+                match &sent {
+                    Err(e)
+                        if tries < ROLE_RETRIES
+                            && e.as_service_error().is_some_and(teams_role_not_ready) =>
+                    {
+                        tries += 1;
+                        tokio::time::sleep(ROLE_WAIT).await;
+                    }
+                    _ => break sent,
+                }
+            };
             match sent {
                 Ok(_) => Ok(Applied::Done),
                 Err(e) if e.as_service_error().is_some_and(teams_taken) => Err(
@@ -876,6 +936,23 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("none was found"), "{err}");
+
+        // A role too new for Chatbot is waited for: refused once, then made.
+        let not_ready = mock!(aws_sdk_chatbot::Client::create_slack_channel_configuration)
+            .then_error(|| {
+                aws_sdk_chatbot::operation::create_slack_channel_configuration::CreateSlackChannelConfigurationError::InvalidParameterException(
+                    aws_sdk_chatbot::types::error::InvalidParameterException::builder()
+                        .message("The IAM role cannot be assumed by AWS Chatbot.")
+                        .build(),
+                )
+            });
+        let made = mock!(aws_sdk_chatbot::Client::create_slack_channel_configuration)
+            .then_output(|| CreateSlackChannelConfigurationOutput::builder().build());
+        let client = mock_client!(aws_sdk_chatbot, RuleMode::Sequential, [&not_ready, &made]);
+        apply_with(&client, p[1].op.as_ref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!((not_ready.num_calls(), made.num_calls()), (1, 1));
 
         // A Teams channel is created with its tenant and team split back out.
         let teams_op = Op::Create {
