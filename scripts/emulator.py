@@ -70,6 +70,9 @@ import moto.iam.models
 import moto.kms.models
 import moto.logs.exceptions
 import moto.logs.models
+import moto.organizations.models
+import moto.sts.exceptions
+import moto.sts.models
 import moto.s3.exceptions
 from moto.core.exceptions import JsonRESTError
 import moto.s3.models
@@ -410,6 +413,37 @@ def _create_checked_connection(self, name, description, authorization_type, auth
 moto.events.models.EventsBackend.create_api_destination = _create_checked_destination
 moto.events.models.EventsBackend.update_api_destination = _update_checked_destination
 moto.events.models.EventsBackend.create_connection = _create_checked_connection
+
+# STS AssumeRole: real STS refuses a role that does not exist (AccessDenied, 403); moto
+# hands out credentials for any ARN. An organization member made with CreateAccount has
+# OrganizationAccountAccessRole (AWS creates it); any other role must be in the target
+# account's IAM.
+_assume_role = moto.sts.models.STSBackend.assume_role
+
+
+def _org_member(account):
+    for by_region in moto.organizations.models.organizations_backends.values():
+        for backend in by_region.values():
+            if any(a.id == account for a in getattr(backend, "accounts", [])):
+                return True
+    return False
+
+
+def _assume_existing_role(self, region_name, role_session_name, role_arn, *args, **kwargs):
+    parts = role_arn.split(":", 5)
+    if len(parts) == 6 and parts[5].startswith("role/"):
+        account, name = parts[4], parts[5].rsplit("/", 1)[-1]
+        roles = moto.iam.models.iam_backends[account]["global"].get_roles()
+        made_by_aws = name == "OrganizationAccountAccessRole" and _org_member(account)
+        if not made_by_aws and not any(r.name == name for r in roles):
+            raise moto.sts.exceptions.STSClientError(
+                "AccessDenied",
+                f"(emulator) User is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+            )
+    return _assume_role(self, region_name, role_session_name, role_arn, *args, **kwargs)
+
+
+moto.sts.models.STSBackend.assume_role = _assume_existing_role
 
 # KMS CreateKey runs the key-policy lockout safety check: the policy must let the caller
 # (here: the account, through a statement for its root or "*") call PutKeyPolicy later,

@@ -158,6 +158,31 @@ impl Session {
         })
     }
 
+    /// The same session acting in `account` through its role `role`: STS AssumeRole
+    /// credentials, cached and refreshed before they expire by the SDK's identity cache,
+    /// over the same HTTP client, so the same request bound covers every account.
+    pub async fn assume(&self, partition: &str, account: &str, role: &str) -> Session {
+        let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+            "arn:{partition}:iam::{account}:role/{role}"
+        ))
+        .session_name("baseline")
+        .configure(&self.sdk)
+        .build()
+        .await;
+        let sdk = self
+            .sdk
+            .to_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            )
+            .build();
+        Session {
+            sdk,
+            requests: self.requests.clone(),
+            setup: self.setup.clone(),
+        }
+    }
+
     /// Requests sent so far (every attempt counts).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)

@@ -85,6 +85,11 @@ pub struct AccountsArgs {
     /// Only these accounts (repeatable).
     #[arg(long = "account", value_name = "ID")]
     pub accounts: Vec<String>,
+    /// Also assume `member_role` in each account (sts:AssumeRole, then
+    /// sts:GetCallerIdentity): each line says `"role": "ok"` or the error, and the command
+    /// exits 1 when a role cannot be used.
+    #[arg(long)]
+    pub check_roles: bool,
 }
 
 #[derive(Debug, Args)]

@@ -272,11 +272,38 @@ async fn accounts(g: &cli::Global, args: &cli::AccountsArgs) -> anyhow::Result<u
     let (listed, under) = organization::list(&client, &config.organizational_units).await?;
     let selection = organization::select(config, &listed, under.as_ref(), &args.accounts);
     let shards = args.shards.map(usize::from);
+    // With --check-roles: every account's role tried at once (the session's bound holds).
+    let roles: Vec<Option<String>> = if args.check_roles {
+        futures::future::join_all(selection.targeted.iter().map(|a| {
+            let (session, caller, region) = (&session, &caller, &region);
+            async move {
+                if a.id == caller.account {
+                    return Some("ok".to_owned());
+                }
+                let member = session
+                    .assume(&caller.partition, &a.id, &config.member_role.0)
+                    .await;
+                Some(match member.caller(region).await {
+                    Ok(c) if c.account == a.id => "ok".to_owned(),
+                    Ok(c) => format!("the role answered as account {}", c.account),
+                    Err(e) => format!("cannot use {}: {e}", config.member_role.0),
+                })
+            }
+        }))
+        .await
+    } else {
+        vec![None; selection.targeted.len()]
+    };
+    let mut failed = false;
     let mut out = String::new();
-    for a in &selection.targeted {
+    for (a, role) in selection.targeted.iter().zip(roles) {
         let mut line = serde_json::json!({ "account": a.id, "name": a.name });
         if let Some(n) = shards {
             line["shard"] = organization::shard_of(&a.id, n).into();
+        }
+        if let Some(role) = role {
+            failed |= role != "ok";
+            line["role"] = role.into();
         }
         out.push_str(&format!("{line}\n"));
     }
@@ -292,7 +319,7 @@ async fn accounts(g: &cli::Global, args: &cli::AccountsArgs) -> anyhow::Result<u
             s.reason
         );
     }
-    Ok(0)
+    Ok(if failed { 1 } else { 0 })
 }
 
 /// `baseline permissions`: the policy on stdout. The only AWS call, when the account is

@@ -124,6 +124,36 @@ async fn accounts_lists_the_targeted_members_and_says_why_the_others_are_left_ou
         output(&out)
     );
 
+    // --check-roles: the members' OrganizationAccountAccessRole (AWS makes it in an account
+    // created in the organization) works; a role no member has fails for each, alone.
+    let all = baseline_file("[organization]\nenabled = true\n");
+    let out = emu.run(&["accounts", "--check-roles"], all.path());
+    assert_eq!(out.status.code(), Some(0), "{}", output(&out));
+    let checked = lines(&out);
+    assert_eq!(checked.len(), 5, "{}", output(&out));
+    assert!(
+        checked.iter().all(|l| l["role"] == "ok"),
+        "{}",
+        output(&out)
+    );
+    let tower = baseline_file(
+        "[organization]\nenabled = true\nmember_role = \"AWSControlTowerExecution\"\n",
+    );
+    let out = emu.run(&["accounts", "--check-roles"], tower.path());
+    assert_eq!(out.status.code(), Some(1), "{}", output(&out));
+    for l in lines(&out) {
+        let role = l["role"].as_str().unwrap();
+        if l["account"] == "123456789012" {
+            assert_eq!(role, "ok", "the caller's own account needs no role");
+        } else {
+            assert!(
+                role.starts_with("cannot use AWSControlTowerExecution")
+                    && role.contains("AccessDenied"),
+                "{role}"
+            );
+        }
+    }
+
     // plan and apply refuse the table until organization runs exist: nothing is sent.
     emu.clear_requests();
     let plan = emu.run(&["plan"], f.path());
