@@ -131,7 +131,15 @@ pub fn policy(
     extra: Vec<Grant>,
 ) -> Value {
     let mut grants = vec![discovery()];
-    if baseline.organization.as_ref().is_some_and(|o| o.enabled) {
+    if let Some(org) = baseline.organization.as_ref().filter(|o| o.enabled) {
+        // `baseline accounts --check-roles`, and organization runs to come: the member
+        // role, in any account of the organization.
+        grants.push(
+            Grant::write("AssumeTheMemberRole", &["sts:AssumeRole"]).on([format!(
+                "arn:{}:iam::*:role/{}",
+                arns.partition, org.member_role.0
+            )]),
+        );
         // Listing the organization's accounts (`baseline accounts`): its calls take no
         // resource.
         grants.push(Grant::read(
@@ -297,6 +305,40 @@ mod tests {
             partition: "aws-cn".into(),
             account: "123456789012".into(),
         }
+    }
+
+    #[test]
+    fn an_organization_adds_its_listing_and_the_member_role() {
+        let b = Baseline::parse(
+            "[organization]\nenabled = true\nmember_role = \"AWSControlTowerExecution\"\n",
+            std::path::Path::new("org.toml"),
+        )
+        .unwrap();
+        let apply = policy(
+            &b,
+            &crate::controls::registry(),
+            &arns(),
+            Purpose::Apply,
+            vec![],
+        )
+        .to_string();
+        assert!(apply.contains("organizations:ListAccounts"), "{apply}");
+        assert!(
+            apply.contains("arn:aws-cn:iam::*:role/AWSControlTowerExecution"),
+            "{apply}"
+        );
+        let plan = policy(
+            &b,
+            &crate::controls::registry(),
+            &arns(),
+            Purpose::Plan,
+            vec![],
+        )
+        .to_string();
+        assert!(
+            plan.contains("organizations:ListAccounts") && !plan.contains("sts:AssumeRole"),
+            "{plan}"
+        );
     }
 
     #[test]
