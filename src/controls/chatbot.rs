@@ -6,7 +6,9 @@ use crate::error::{AwsError, TargetError, aws_err};
 use crate::permissions::{Arns, Grant};
 use crate::plan::Action;
 use crate::toolkit::account::Account;
-use crate::toolkit::iam_role::{Role, observe_role, put_role, role_grant, role_proposal};
+use crate::toolkit::iam_role::{
+    Role, observe_role, put_role, role_grant, role_proposal, service_trust,
+};
 use crate::toolkit::policy;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
@@ -419,14 +421,7 @@ pub async fn observe_with(
 }
 
 fn trust() -> Value {
-    json!({
-        "Version": policy::VERSION,
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Service": "chatbot.amazonaws.com" },
-            "Action": "sts:AssumeRole"
-        }]
-    })
+    service_trust("chatbot.amazonaws.com", None)
 }
 
 /// The Chatbot guide's notifications-only permissions: read CloudWatch, to draw an
@@ -589,6 +584,28 @@ const ROLE_RETRIES: u32 = 4;
 const ROLE_WAIT: std::time::Duration =
     std::time::Duration::from_secs(if cfg!(test) { 0 } else { 5 });
 
+/// `send` again while Chatbot refuses over the role (`not_ready`), up to [`ROLE_RETRIES`]
+/// times [`ROLE_WAIT`] apart.
+async fn until_role_ready<T, E, R, Fut>(
+    send: impl Fn() -> Fut,
+    not_ready: impl Fn(&E) -> bool,
+) -> Result<T, aws_sdk_chatbot::error::SdkError<E, R>>
+where
+    Fut: std::future::Future<Output = Result<T, aws_sdk_chatbot::error::SdkError<E, R>>>,
+{
+    let mut tries = 0;
+    loop {
+        let sent = send().await;
+        match &sent {
+            Err(e) if tries < ROLE_RETRIES && e.as_service_error().is_some_and(&not_ready) => {
+                tries += 1;
+                tokio::time::sleep(ROLE_WAIT).await;
+            }
+            _ => return sent,
+        }
+    }
+}
+
 fn about_role(message: Option<&str>) -> bool {
     message.is_some_and(|m| {
         m.to_ascii_lowercase().contains("role") && !m.contains("already been configured")
@@ -640,31 +657,17 @@ pub async fn apply_with(client: &aws_sdk_chatbot::Client, op: &Op) -> Result<App
             role,
             guardrail,
         } => {
-            let mut tries = 0;
-            let sent = loop {
-                let sent = client
-                    .create_slack_channel_configuration()
-                    .configuration_name(name)
-                    .slack_team_id(workspace)
-                    .slack_channel_id(channel)
-                    .sns_topic_arns(topic)
-                    .iam_role_arn(role)
-                    .guardrail_policy_arns(guardrail)
-                    .logging_level("NONE")
-                    .user_authorization_required(false)
-                    .send()
-                    .await;
-                match &sent {
-                    Err(e)
-                        if tries < ROLE_RETRIES
-                            && e.as_service_error().is_some_and(slack_role_not_ready) =>
-                    {
-                        tries += 1;
-                        tokio::time::sleep(ROLE_WAIT).await;
-                    }
-                    _ => break sent,
-                }
-            };
+            let request = client
+                .create_slack_channel_configuration()
+                .configuration_name(name)
+                .slack_team_id(workspace)
+                .slack_channel_id(channel)
+                .sns_topic_arns(topic)
+                .iam_role_arn(role)
+                .guardrail_policy_arns(guardrail)
+                .logging_level("NONE")
+                .user_authorization_required(false);
+            let sent = until_role_ready(|| request.clone().send(), slack_role_not_ready).await;
             match sent {
                 Ok(_) => Ok(Applied::Done),
                 // Observing found no configuration for this channel, yet Chatbot has one
@@ -685,32 +688,18 @@ pub async fn apply_with(client: &aws_sdk_chatbot::Client, op: &Op) -> Result<App
             guardrail,
         } => {
             let (tenant, team) = workspace.split_once('/').unwrap_or((workspace, ""));
-            let mut tries = 0;
-            let sent = loop {
-                let sent = client
-                    .create_microsoft_teams_channel_configuration()
-                    .configuration_name(name)
-                    .tenant_id(tenant)
-                    .team_id(team)
-                    .channel_id(channel)
-                    .sns_topic_arns(topic)
-                    .iam_role_arn(role)
-                    .guardrail_policy_arns(guardrail)
-                    .logging_level("NONE")
-                    .user_authorization_required(false)
-                    .send()
-                    .await;
-                match &sent {
-                    Err(e)
-                        if tries < ROLE_RETRIES
-                            && e.as_service_error().is_some_and(teams_role_not_ready) =>
-                    {
-                        tries += 1;
-                        tokio::time::sleep(ROLE_WAIT).await;
-                    }
-                    _ => break sent,
-                }
-            };
+            let request = client
+                .create_microsoft_teams_channel_configuration()
+                .configuration_name(name)
+                .tenant_id(tenant)
+                .team_id(team)
+                .channel_id(channel)
+                .sns_topic_arns(topic)
+                .iam_role_arn(role)
+                .guardrail_policy_arns(guardrail)
+                .logging_level("NONE")
+                .user_authorization_required(false);
+            let sent = until_role_ready(|| request.clone().send(), teams_role_not_ready).await;
             match sent {
                 Ok(_) => Ok(Applied::Done),
                 Err(e) if e.as_service_error().is_some_and(teams_taken) => Err(

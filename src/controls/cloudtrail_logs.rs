@@ -29,18 +29,13 @@ pub const NAMESPACE: &str = "baseline/CIS";
 pub const ROOT_PATTERN: &str = "{ $.userIdentity.type = \"Root\" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != \"AwsServiceEvent\" }";
 
 fn trust(account: &Account, trail: &str) -> Value {
-    json!({
-        "Version": policy::VERSION,
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Service": "cloudtrail.amazonaws.com" },
-            "Action": "sts:AssumeRole",
-            "Condition": { "StringEquals": {
-                "aws:SourceAccount": account.id,
-                "aws:SourceArn": account.trail_arn(trail)
-            } }
-        }]
-    })
+    iam_role::service_trust(
+        "cloudtrail.amazonaws.com",
+        Some(json!({ "StringEquals": {
+            "aws:SourceAccount": account.id,
+            "aws:SourceArn": account.trail_arn(trail)
+        } })),
+    )
 }
 
 fn write_policy(account: &Account, trail: &str) -> Value {

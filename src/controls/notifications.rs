@@ -17,7 +17,9 @@ use crate::plan::Action;
 use crate::toolkit::account::Account;
 use crate::toolkit::alerts;
 use crate::toolkit::events_rule::{self, Rule, RuleTarget, observe_rule};
-use crate::toolkit::iam_role::{Role, observe_role, put_role, role_grant, role_proposal};
+use crate::toolkit::iam_role::{
+    Role, observe_role, put_role, role_grant, role_proposal, service_trust,
+};
 use crate::toolkit::kms::{self, Key};
 use crate::toolkit::policy;
 use serde::de::{self, Deserializer};
@@ -420,15 +422,10 @@ pub fn topic_statements(account: &Account, topic: &str) -> Vec<Value> {
 }
 
 fn forwarder_trust(account: &Account) -> Value {
-    json!({
-        "Version": policy::VERSION,
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Service": "events.amazonaws.com" },
-            "Action": "sts:AssumeRole",
-            "Condition": { "StringEquals": { "aws:SourceAccount": account.id } }
-        }]
-    })
+    service_trust(
+        "events.amazonaws.com",
+        Some(json!({ "StringEquals": { "aws:SourceAccount": account.id } })),
+    )
 }
 
 fn forwarder_policy(account: &Account) -> Value {

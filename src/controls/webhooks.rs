@@ -17,7 +17,9 @@ use crate::plan::Action;
 use crate::toolkit::account::Account;
 use crate::toolkit::alerts::{self, Format};
 use crate::toolkit::events_rule::{self, PutRule, Rule, RuleTarget, observe_rule};
-use crate::toolkit::iam_role::{Role, observe_role, put_role, role_grant, role_proposal};
+use crate::toolkit::iam_role::{
+    Role, observe_role, put_role, role_grant, role_proposal, service_trust,
+};
 use crate::toolkit::policy;
 use aws_sdk_eventbridge::types::{
     ApiDestinationHttpMethod, ConnectionAuthorizationType,
@@ -405,15 +407,10 @@ impl Control for Webhooks {
 }
 
 fn trust(account: &Account) -> Value {
-    json!({
-        "Version": policy::VERSION,
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Service": "events.amazonaws.com" },
-            "Action": "sts:AssumeRole",
-            "Condition": { "StringEquals": { "aws:SourceAccount": account.id } }
-        }]
-    })
+    service_trust(
+        "events.amazonaws.com",
+        Some(json!({ "StringEquals": { "aws:SourceAccount": account.id } })),
+    )
 }
 
 /// Invoke our API destinations, nothing else. Their ARNs end in a random id.

@@ -6,6 +6,20 @@ use crate::permissions::Grant;
 use crate::plan::{Action, Applied, Proposal};
 use serde_json::{Value, json};
 
+/// A role's trust policy: `service` may assume it, under `condition` when given (the
+/// confused-deputy keys a service documents, such as `aws:SourceAccount`).
+pub fn service_trust(service: &str, condition: Option<Value>) -> Value {
+    let mut statement = json!({
+        "Effect": "Allow",
+        "Principal": { "Service": service },
+        "Action": "sts:AssumeRole"
+    });
+    if let Some(c) = condition {
+        statement["Condition"] = c;
+    }
+    json!({ "Version": crate::toolkit::policy::VERSION, "Statement": [statement] })
+}
+
 /// A role as found: its trust policy and its one inline policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
