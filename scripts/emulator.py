@@ -478,6 +478,7 @@ def _create_key_with_lockout_check(self, policy, *args, **kwargs):
 
 moto.kms.models.KmsBackend.create_key = _create_key_with_lockout_check
 
+KEY = re.compile(r"Credential=([^/]+)/")
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -486,7 +487,10 @@ def is_write(record):
     action = record["action"]
     if action:
         # IAM's GenerateCredentialReport is a read in IAM's own access levels.
-        return not action.startswith(("Describe", "Get", "List", "GenerateCredentialReport"))
+        # STS AssumeRole (an organization run's way into a member) changes no account.
+        return not action.startswith(
+            ("Describe", "Get", "List", "GenerateCredentialReport", "AssumeRole")
+        )
     last = record["path"].rsplit("/", 1)[-1]
     return not (record["method"] in ("GET", "HEAD") or last.startswith(("get", "list")))
 
@@ -526,7 +530,10 @@ class Layer:
                 if found:
                     action = found[0]
                     break
+        key = KEY.search(auth)
         record = {
+            # The account the credentials act as (assumed-role keys name their member).
+            "account": moto.iam.models.get_account_id_from(key.group(1)) if key else None,
             "method": environ.get("REQUEST_METHOD"),
             "service": service,
             "region": region,

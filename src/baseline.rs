@@ -211,26 +211,14 @@ impl Baseline {
     }
 
     /// Reads and validates a baseline file for `plan` or `apply`: also the secrets it
-    /// names in environment variables (webhook URLs) must be there, before any AWS call,
-    /// and `[organization]` is refused until organization runs exist.
+    /// names in environment variables (webhook URLs) must be there, before any AWS call.
     pub fn load_for_run(path: &Path) -> Result<Baseline, BaselineError> {
         let baseline = Self::load(path)?;
-        let organization = baseline
-            .organization
+        if let Some((key, message)) = baseline
+            .notifications
             .as_ref()
-            .filter(|o| o.enabled)
-            .map(|_| {
-                (
-                    "organization.enabled".to_owned(),
-                    "organization runs are not built yet: `baseline accounts` lists the accounts this table targets; plan and apply work on the credentials' own account, with this table left out or enabled = false".to_owned(),
-                )
-            });
-        if let Some((key, message)) = organization.or_else(|| {
-            baseline
-                .notifications
-                .as_ref()
-                .and_then(|n| n.missing_url())
-        }) {
+            .and_then(|n| n.missing_url())
+        {
             let text = std::fs::read_to_string(path).unwrap_or_default();
             let (line, column) = key_span(&text, &key)
                 .map(|s| line_col(&text, s.start))

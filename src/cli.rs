@@ -148,6 +148,14 @@ pub struct RunArgs {
     /// ([iam_credentials]) has findings, which otherwise change no exit code.
     #[arg(long, requires = "detailed_exitcode")]
     pub fail_on_findings: bool,
+    /// With an enabled [organization]: only these accounts (repeatable), the unit of
+    /// work a scheduler can shard on.
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// With an enabled [organization]: most accounts worked on at once; --concurrency
+    /// bounds the requests of all of them together.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub account_concurrency: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

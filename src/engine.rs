@@ -175,6 +175,7 @@ pub async fn plan(
             // A service that does not exist in a region is not a failure of the run.
             Err(error) if error.kind() == ErrorKind::Unsupported => plan.changes.push(Change {
                 address: address_of(name, region.as_deref()),
+                account: None,
                 control: name,
                 region,
                 action: Action::Skipped,
@@ -188,6 +189,7 @@ pub async fn plan(
                 tracing::warn!(control = name, region = region.as_deref(), %error, "observation failed");
                 plan.failures.push(Failure {
                     address: address_of(name, region.as_deref()),
+                    account: None,
                     control: name,
                     region,
                     error,
@@ -372,6 +374,7 @@ impl Group {
                 };
                 let _ = tx.send(AppliedChange {
                     address: change.address.clone(),
+                    account: change.account.clone(),
                     control: change.control,
                     region: change.region.clone(),
                     action: change.action,
@@ -393,6 +396,7 @@ impl Group {
 fn not_attempted(change: &Change, reason: &str) -> AppliedChange {
     AppliedChange {
         address: change.address.clone(),
+        account: change.account.clone(),
         control: change.control,
         region: change.region.clone(),
         action: change.action,

@@ -67,7 +67,7 @@ impl AwsError {
 /// Why a target or one of its changes did not complete: an AWS call that failed, or the
 /// tool itself, which refused, did not try, or hit a bug. Serialized in the same shape
 /// as [`AwsError`] (operation, code, message, kind, status), with the codes `Refused`,
-/// `DependencyFailed` and `Panicked` for the tool's own reasons.
+/// `DependencyFailed`, `Panicked` and `AccountUnreachable` for the tool's own reasons.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TargetError {
     #[error(transparent)]
@@ -84,6 +84,10 @@ pub enum TargetError {
     /// The tool panicked while working on this target; the others went on.
     #[error("internal error (please report it): {0}")]
     Panicked(String),
+    /// An account of an organization run could not be worked on at all (its role is
+    /// missing or denied): none of its targets were observed.
+    #[error("{0}")]
+    AccountUnreachable(String),
 }
 
 impl TargetError {
@@ -117,6 +121,7 @@ impl TargetError {
             TargetError::Refused { .. } => Some("Refused"),
             TargetError::NotAttempted(_) => Some("DependencyFailed"),
             TargetError::Panicked(_) => Some("Panicked"),
+            TargetError::AccountUnreachable(_) => Some("AccountUnreachable"),
         }
     }
 }
@@ -137,6 +142,7 @@ impl Serialize for TargetError {
                 record("baseline:apply", &format!("not attempted: {m}")).serialize(s)
             }
             TargetError::Panicked(m) => record("baseline", m).serialize(s),
+            TargetError::AccountUnreachable(m) => record("sts:AssumeRole", m).serialize(s),
         }
     }
 }

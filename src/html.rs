@@ -284,6 +284,7 @@ mod tests {
             })
             .collect();
         let change = |address: &str, control: &'static str, region: Option<&str>, action| Change {
+            account: None,
             address: address.into(),
             control,
             region: region.map(String::from),
@@ -322,6 +323,7 @@ mod tests {
         ];
         plan.failures = vec![Failure {
             address: "detective[\"us-east-1\"]".into(),
+            account: None,
             control: "detective",
             region: Some("us-east-1".into()),
             error: TargetError::refused("detective:ListGraphs", "denied"),
@@ -364,6 +366,7 @@ mod tests {
         let p = plan();
         let results = vec![AppliedChange {
             address: "g[\"us-east-1\"]".into(),
+            account: None,
             control: "guardduty",
             region: Some("us-east-1".into()),
             action: Action::Create,

@@ -5,7 +5,7 @@ use baseline::controls::Control as _;
 use baseline::engine::{self, Context};
 use baseline::plan::ApplyReport;
 use baseline::render::{self, Style};
-use baseline::{html, report};
+use baseline::{html, org_run, report};
 use clap::Parser;
 use cli::{Cli, Color, Command, Output};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -128,22 +128,54 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         sha256: report::sha256_hex(&std::fs::read(&run.baseline).unwrap_or_default()),
     };
 
+    check_account_ids(&run.accounts)?;
+    let organization = baseline.organization.as_ref().filter(|o| o.enabled);
+    if organization.is_none() && !run.accounts.is_empty() {
+        anyhow::bail!(
+            "--account needs an enabled [organization] table in {}",
+            run.baseline.display()
+        );
+    }
+
     let session = connect(g).await?;
     let session = Arc::new(session);
     let ctx = Context::discover(session.clone(), &baseline).await?;
     let controls = baseline::controls::registry();
 
     let progress = progress_bar(g.quiet);
-    let plan = engine::plan(&ctx, &baseline, &controls, &progress).await;
+    let scope = match organization {
+        None => Scope::One(engine::plan(&ctx, &baseline, &controls, &progress).await),
+        Some(config) => {
+            let caller = baseline::aws::Caller {
+                account: ctx.account.clone(),
+                partition: ctx.partition.clone(),
+            };
+            let selection = select_accounts(&session, &caller, config, &run.accounts).await?;
+            let runs = org_run::plan(
+                &ctx,
+                &caller,
+                &config.member_role.0,
+                &baseline,
+                &controls,
+                org_run::members(&caller, &selection.targeted),
+                run.account_concurrency.into(),
+                &progress,
+            )
+            .await;
+            let merged = org_run::merged(&ctx, &runs, &selection.skipped);
+            Scope::Organization { runs, merged }
+        }
+    };
+    let plan = scope.plan();
     tracing::info!(requests = session.requests(), "observed");
 
     let Some(apply) = apply else {
         print_out(match g.output {
-            Output::Text => render::plan_text(&plan, style),
-            Output::Json => render::plan_json(&plan),
-            Output::Html => html::page(&plan, None, &report::now()),
+            Output::Text => scope.text(style),
+            Output::Json => render::plan_json(plan),
+            Output::Html => html::page(plan, None, &report::now()),
         });
-        let findings = run.fail_on_findings && has_findings(&plan);
+        let findings = run.fail_on_findings && has_findings(plan);
         return Ok(exit_code(
             !plan.failures.is_empty(),
             plan.has_changes() || findings,
@@ -152,25 +184,33 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     };
 
     if g.output == Output::Text {
-        print_out(render::plan_text(&plan, style));
+        print_out(scope.text(style));
     }
     let mut results = Vec::new();
     let mut cancelled = false;
     if plan.has_changes() {
         if apply.auto_approve || confirm()? {
             let text = g.output == Output::Text;
-            results = engine::apply(&ctx, &plan, &controls, &|r| {
+            let on_done = |r: &baseline::plan::AppliedChange| {
                 if text {
                     print_out(format!("{}\n", render::applied_line(r, style)));
                 }
-            })
-            .await;
+            };
+            results = match &scope {
+                Scope::One(plan) => engine::apply(&ctx, plan, &controls, &on_done).await,
+                Scope::Organization { runs, .. } => {
+                    org_run::apply(runs, &controls, run.account_concurrency.into(), &on_done).await
+                }
+            };
         } else {
             eprintln!("Apply cancelled: nothing was changed.");
             cancelled = true;
         }
     }
-    let outcome = ApplyReport { plan, results };
+    let outcome = ApplyReport {
+        plan: scope.into_plan(),
+        results,
+    };
     let applied = outcome
         .results
         .iter()
@@ -242,6 +282,74 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     Ok(code)
 }
 
+/// What a run plans: the credentials' own account, or the accounts of an organization.
+enum Scope {
+    One(baseline::plan::Plan),
+    Organization {
+        runs: Vec<org_run::AccountRun>,
+        /// Every account's plan as one, for JSON, HTML, the report and the apply.
+        merged: baseline::plan::Plan,
+    },
+}
+
+impl Scope {
+    fn plan(&self) -> &baseline::plan::Plan {
+        match self {
+            Scope::One(plan) => plan,
+            Scope::Organization { merged, .. } => merged,
+        }
+    }
+
+    fn into_plan(self) -> baseline::plan::Plan {
+        match self {
+            Scope::One(plan) => plan,
+            Scope::Organization { merged, .. } => merged,
+        }
+    }
+
+    /// The text plan; for an organization, each account's under its own heading, then
+    /// the organization's summary.
+    fn text(&self, style: Style) -> String {
+        match self {
+            Scope::One(plan) => render::plan_text(plan, style),
+            Scope::Organization { runs, merged } => render::organization_text(
+                &runs
+                    .iter()
+                    .map(|r| match &r.outcome {
+                        Ok((_, plan)) => Ok(org_run::account_plan(&r.member.id, plan)),
+                        Err(reason) => Err((r.member.id.clone(), reason.clone())),
+                    })
+                    .collect::<Vec<_>>(),
+                merged,
+                style,
+            ),
+        }
+    }
+}
+
+fn check_account_ids(ids: &[String]) -> anyhow::Result<()> {
+    if let Some(bad) = ids
+        .iter()
+        .find(|a| !(a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())))
+    {
+        anyhow::bail!("--account {bad:?}: expected a 12-digit account id");
+    }
+    Ok(())
+}
+
+/// The accounts `[organization]` targets, from the management account's listing.
+async fn select_accounts(
+    session: &Session,
+    caller: &baseline::aws::Caller,
+    config: &baseline::organization::OrganizationConfig,
+    only: &[String],
+) -> anyhow::Result<baseline::organization::Selection> {
+    use baseline::organization;
+    let client = session.organizations(&caller.partition);
+    let (listed, under) = organization::list(&client, &config.organizational_units).await?;
+    Ok(organization::select(config, &listed, under.as_ref(), only))
+}
+
 /// `baseline accounts`: the targeted accounts as JSON lines on stdout, the skipped ones on
 /// stderr.
 async fn accounts(g: &cli::Global, args: &cli::AccountsArgs) -> anyhow::Result<u8> {
@@ -253,13 +361,7 @@ async fn accounts(g: &cli::Global, args: &cli::AccountsArgs) -> anyhow::Result<u
             args.baseline.display()
         );
     };
-    if let Some(bad) = args
-        .accounts
-        .iter()
-        .find(|a| !(a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())))
-    {
-        anyhow::bail!("--account {bad:?}: expected a 12-digit account id");
-    }
+    check_account_ids(&args.accounts)?;
     let session = connect(g).await?;
     let region = baseline
         .home_region
@@ -268,9 +370,7 @@ async fn accounts(g: &cli::Global, args: &cli::AccountsArgs) -> anyhow::Result<u
         .or_else(|| session.configured_region())
         .ok_or(baseline::error::Error::NoRegion)?;
     let caller = session.caller(&region).await?;
-    let client = session.organizations(&caller.partition);
-    let (listed, under) = organization::list(&client, &config.organizational_units).await?;
-    let selection = organization::select(config, &listed, under.as_ref(), &args.accounts);
+    let selection = select_accounts(&session, &caller, config, &args.accounts).await?;
     let shards = args.shards.map(usize::from);
     // With --check-roles: every account's role tried at once (the session's bound holds).
     let roles: Vec<Option<String>> = if args.check_roles {

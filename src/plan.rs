@@ -61,8 +61,12 @@ impl fmt::Debug for Operation {
 /// One planned change to one resource.
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
-    /// For example `ec2.default_vpc["eu-west-1"]`.
+    /// For example `ec2.default_vpc["eu-west-1"]`; in an organization run prefixed by
+    /// the account: `account["111122223333"].ec2.default_vpc["eu-west-1"]`.
     pub address: String,
+    /// The member account, in an organization run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The baseline table that asked for it, for example `default_vpc`.
     pub control: &'static str,
     /// None for account-wide settings.
@@ -86,6 +90,8 @@ pub struct Change {
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {
     pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub control: &'static str,
     pub region: Option<String>,
     pub error: TargetError,
@@ -124,6 +130,31 @@ pub struct Plan {
     pub changes: Vec<Change>,
     pub failures: Vec<Failure>,
     pub summary: Summary,
+    /// The accounts of an organization run (empty, and left out, for one account).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountStatus>,
+}
+
+/// One account of an organization run: planned, or why it could not be worked on.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountStatus {
+    pub account: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The account whose credentials run the tool (the management account).
+    pub management: bool,
+    /// Why nothing could be observed in it (its role missing or denied, for example).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why the run leaves it out (excluded, suspended, not named by `--account`): no
+    /// request is sent to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+/// `address` in account `account`, as organization runs name it.
+pub fn in_account(account: &str, address: &str) -> String {
+    format!("account[\"{account}\"].{address}")
 }
 
 impl Plan {
@@ -139,6 +170,7 @@ impl Plan {
             changes: Vec::new(),
             failures: Vec::new(),
             summary: Summary::default(),
+            accounts: Vec::new(),
         }
     }
 
@@ -236,6 +268,8 @@ impl Status {
 #[derive(Debug, Clone, Serialize)]
 pub struct AppliedChange {
     pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub control: &'static str,
     pub region: Option<String>,
     pub action: Action,

@@ -155,6 +155,115 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     out
 }
 
+/// An organization's plan: each planned account under its heading (as one account's
+/// plan), each account that could not be worked on with its reason, then the
+/// organization's summary from `merged`.
+pub fn organization_text(
+    accounts: &[Result<Plan, (String, String)>],
+    merged: &Plan,
+    style: Style,
+) -> String {
+    let name = |id: &str| {
+        merged
+            .accounts
+            .iter()
+            .find(|a| a.account == id)
+            .and_then(|a| a.name.clone())
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    for account in accounts {
+        match account {
+            Ok(plan) => {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    style.bold(&format!(
+                        "== account {}{} ==",
+                        plan.account,
+                        name(&plan.account)
+                    ))
+                );
+                out.push_str(&plan_text(plan, style));
+            }
+            Err((id, reason)) => {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    style.bold(&format!("== account {id}{} ==", name(id)))
+                );
+                let _ = writeln!(
+                    out,
+                    "  {} {}: {reason}",
+                    style.paint("31", "!"),
+                    style.bold(&format!("account[\"{id}\"]"))
+                );
+            }
+        }
+        out.push('\n');
+    }
+    let skipped: Vec<_> = merged
+        .accounts
+        .iter()
+        .filter(|a| a.skipped.is_some())
+        .collect();
+    for a in &skipped {
+        let _ = writeln!(
+            out,
+            "Skipped account {}{}: {}.",
+            a.account,
+            a.name
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
+            a.skipped.as_deref().unwrap_or_default()
+        );
+    }
+    if !skipped.is_empty() {
+        out.push('\n');
+    }
+    let worked = merged
+        .accounts
+        .iter()
+        .filter(|a| a.skipped.is_none())
+        .count();
+    let unreachable = merged.accounts.iter().filter(|a| a.error.is_some()).count();
+    let with_changes = accounts
+        .iter()
+        .filter(|a| a.as_ref().is_ok_and(Plan::has_changes))
+        .count();
+    let with_failures = accounts
+        .iter()
+        .filter(|a| a.as_ref().is_ok_and(|p| !p.failures.is_empty()))
+        .count();
+    let s = &merged.summary;
+    let _ = write!(
+        out,
+        "{} {worked} accounts, {with_changes} with changes",
+        style.bold("Organization:")
+    );
+    if with_failures > 0 {
+        let _ = write!(
+            out,
+            ", {with_failures} with targets that could not be observed"
+        );
+    }
+    if unreachable > 0 {
+        let _ = write!(
+            out,
+            ", {}",
+            style.paint("31", &format!("{unreachable} that could not be worked on"))
+        );
+    }
+    let _ = writeln!(
+        out,
+        ". Plan: {} to add, {} to change, {} to destroy.",
+        s.add, s.change, s.destroy
+    );
+    out
+}
+
 fn render_change(out: &mut String, change: &Change, style: Style) {
     let sym = change.action.symbol();
     let _ = writeln!(
@@ -373,6 +482,7 @@ mod tests {
         let mut plan = Plan::new("123456789012".into(), "aws".into(), "eu-west-1".into());
         plan.changes.push(Change {
             address: "detective.graph[\"eu-west-1\"]".into(),
+            account: None,
             control: "detective",
             region: Some("eu-west-1".into()),
             action: Action::Deferred,

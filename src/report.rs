@@ -3,7 +3,9 @@
 //! incompatible change.
 
 use crate::error::TargetError;
-use crate::plan::{Action, AppliedChange, Change, Failure, Plan, RegionStatus, Status, Summary};
+use crate::plan::{
+    AccountStatus, Action, AppliedChange, Change, Failure, Plan, RegionStatus, Status, Summary,
+};
 use serde::Serialize;
 
 pub const FORMAT_VERSION: &str = "1";
@@ -39,6 +41,9 @@ pub struct Report {
     /// Targets that could not be observed.
     pub failures: Vec<Failure>,
     pub exit_code: u8,
+    /// The accounts of an organization run (left out for one account).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountStatus>,
 }
 
 /// What the run did, counted.
@@ -134,6 +139,7 @@ pub fn build(plan: &Plan, results: &[AppliedChange], facts: RunFacts) -> Report 
         changes,
         failures: plan.failures.clone(),
         exit_code: facts.exit_code,
+        accounts: plan.accounts.clone(),
     }
 }
 
@@ -162,6 +168,7 @@ mod tests {
     fn each_change_carries_its_outcome_and_the_totals_add_up() {
         let mut plan = Plan::new("123456789012".into(), "aws".into(), "eu-west-1".into());
         let change = |address: &str, action: Action| Change {
+            account: None,
             address: address.into(),
             control: "x",
             region: Some("eu-west-1".into()),
@@ -183,6 +190,7 @@ mod tests {
         let results = vec![
             AppliedChange {
                 address: "a".into(),
+                account: None,
                 control: "x",
                 region: None,
                 action: Action::Create,
@@ -191,6 +199,7 @@ mod tests {
             },
             AppliedChange {
                 address: "b".into(),
+                account: None,
                 control: "x",
                 region: None,
                 action: Action::Update,

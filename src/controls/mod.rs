@@ -164,6 +164,7 @@ impl<C: Control> DynControl for Registered<C> {
                 .enumerate()
                 .map(|(order, p)| Change {
                     address: p.address,
+                    account: None,
                     control: C::NAME,
                     region: region.clone(),
                     action: p.action,

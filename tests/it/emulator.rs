@@ -225,14 +225,39 @@ impl Drop for Emulator {
 }
 
 /// A request that changes something: anything but a read.
+/// The emulator's SDK configuration acting as `member` through its
+/// OrganizationAccountAccessRole (as the management account's credentials can).
+pub async fn in_member(emu: &Emulator, member: &str) -> aws_config::SdkConfig {
+    let base = emu.sdk("us-east-1").await;
+    let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+        "arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
+    ))
+    .session_name("test")
+    .configure(&base)
+    .build()
+    .await;
+    base.to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build()
+}
+
 pub fn is_write(request: &Value) -> bool {
     let method = request["method"].as_str().unwrap_or("");
     let path = request["path"].as_str().unwrap_or("");
     match request["action"].as_str() {
-        // IAM's GenerateCredentialReport is a read in IAM's own access levels.
-        Some(action) => !["Describe", "Get", "List", "GenerateCredentialReport"]
-            .iter()
-            .any(|p| action.starts_with(p)),
+        // IAM's GenerateCredentialReport is a read in IAM's own access levels; STS
+        // AssumeRole (an organization run's way into a member) changes no account.
+        Some(action) => ![
+            "Describe",
+            "Get",
+            "List",
+            "GenerateCredentialReport",
+            "AssumeRole",
+        ]
+        .iter()
+        .any(|p| action.starts_with(p)),
         // REST APIs: reads are GET, or a POST to a `…/get`, `…/list` or `/get…` path
         // (Inspector's BatchGetAccountStatus is `POST /status/batch/get`, the Account
         // API's GetAlternateContact `POST /getAlternateContact`).

@@ -2,7 +2,8 @@
 //! organization the emulator holds (management, tooling, archive, two workloads, one
 //! closed account, one under an OU).
 
-use crate::emulator::{Emulator, baseline_file, output};
+use crate::emulator::{Emulator, baseline_file, is_write, output};
+use serde_json::Value;
 
 async fn organization(emu: &Emulator) -> (Vec<String>, String) {
     let org = aws_sdk_organizations::Client::new(&emu.sdk("us-east-1").await);
@@ -153,17 +154,6 @@ async fn accounts_lists_the_targeted_members_and_says_why_the_others_are_left_ou
             );
         }
     }
-
-    // plan and apply refuse the table until organization runs exist: nothing is sent.
-    emu.clear_requests();
-    let plan = emu.run(&["plan"], f.path());
-    assert_eq!(plan.status.code(), Some(1), "{}", output(&plan));
-    assert!(
-        output(&plan).contains("organization.enabled"),
-        "{}",
-        output(&plan)
-    );
-    assert!(emu.requests().is_empty());
 }
 
 #[test]
@@ -182,6 +172,281 @@ fn a_contradictory_organization_table_is_refused_at_its_line() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
         text.contains(":3:") && text.contains("organization.delegated_admin"),
+        "{text}"
+    );
+}
+
+/// The account-wide settings and the default VPCs, in two regions: what every member gets.
+const MEMBER_TABLES: &str = r#"
+regions = ["us-east-1", "eu-west-1"]
+
+[password_policy]
+enabled = true
+minimum_length = 14
+require_uppercase = true
+require_lowercase = true
+require_numbers = true
+require_symbols = true
+reuse_prevention = 24
+max_age_days = 90
+allow_users_to_change = true
+hard_expiry = false
+
+[ebs_encryption]
+enabled = true
+
+[s3_block_public_access]
+enabled = true
+
+[default_vpc]
+enabled = true
+delete = true
+"#;
+
+/// The accounts the emulator's requests acted as (assumed-role keys name their member).
+fn accounts_requested(emu: &Emulator) -> std::collections::BTreeMap<String, (usize, usize)> {
+    let mut out = std::collections::BTreeMap::new();
+    for r in emu.requests() {
+        let account = r["account"].as_str().unwrap_or("none").to_owned();
+        let entry: &mut (usize, usize) = out.entry(account).or_default();
+        entry.0 += 1;
+        if is_write(&r) {
+            entry.1 += 1;
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organization_goes_from_fresh_to_compliant_and_excluded_accounts_get_no_request() {
+    let emu = Emulator::start();
+    let (ids, _) = organization(&emu).await;
+    let f = baseline_file(&format!(
+        "{MEMBER_TABLES}\n[organization]\nenabled = true\nexclude_accounts = [\"{}\"]\n",
+        ids[3]
+    ));
+    let targeted = ["123456789012", &ids[0], &ids[1], &ids[2]];
+
+    // The plan: every targeted account under its heading, the skipped ones said.
+    emu.clear_requests();
+    let plan = emu.run(&["plan", "--detailed-exitcode"], f.path());
+    let text = output(&plan);
+    assert_eq!(plan.status.code(), Some(2), "{text}");
+    for id in targeted {
+        assert!(text.contains(&format!("== account {id}")), "{id}: {text}");
+        assert!(
+            text.contains(&format!("+ account[\"{id}\"].iam.password_policy")),
+            "{id}: {text}"
+        );
+    }
+    assert!(
+        text.contains(&format!(
+            "Skipped account {} (workload-b): in exclude_accounts.",
+            ids[3]
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("Organization: 4 accounts, 4 with changes"),
+        "{text}"
+    );
+    let seen = accounts_requested(&emu);
+    for id in targeted {
+        assert!(seen.contains_key(id), "no request in {id}: {seen:?}");
+    }
+    for left_out in [&ids[3], &ids[4]] {
+        assert!(
+            !seen.contains_key(left_out.as_str()),
+            "{left_out}: {seen:?}"
+        );
+    }
+    assert!(
+        seen.values().all(|(_, writes)| *writes == 0),
+        "a plan wrote: {seen:?}"
+    );
+
+    // JSON carries the account on every change and lists the accounts.
+    let json = emu.run(&["plan", "--output", "json"], f.path());
+    let doc: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let changes = doc["changes"].as_array().unwrap();
+    assert!(!changes.is_empty());
+    for c in changes {
+        let account = c["account"].as_str().expect("an account on every change");
+        assert!(targeted.contains(&account), "{c}");
+        assert!(
+            c["address"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("account[\"{account}\"].")),
+            "{c}"
+        );
+    }
+    let accounts = doc["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 6, "4 targeted, 2 skipped: {accounts:?}");
+    assert!(
+        accounts
+            .iter()
+            .any(|a| a["account"] == ids[3].as_str() && a["skipped"] == "in exclude_accounts"),
+        "{accounts:?}"
+    );
+    assert!(
+        accounts
+            .iter()
+            .any(|a| a["account"] == "123456789012" && a["management"] == true)
+    );
+
+    // Apply: every targeted account is written to, the excluded and closed ones never.
+    emu.clear_requests();
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let apply = emu.run(
+        &[
+            "apply",
+            "--auto-approve",
+            "--report",
+            report.path().to_str().unwrap(),
+        ],
+        f.path(),
+    );
+    let text = output(&apply);
+    assert_eq!(apply.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "account[\"{}\"].iam.password_policy: created",
+            ids[2]
+        )),
+        "{text}"
+    );
+    let seen = accounts_requested(&emu);
+    for id in targeted {
+        assert!(
+            seen.get(id).is_some_and(|(_, w)| *w > 0),
+            "no write in {id}: {seen:?}"
+        );
+    }
+    for left_out in [&ids[3], &ids[4]] {
+        assert!(
+            !seen.contains_key(left_out.as_str()),
+            "{left_out}: {seen:?}"
+        );
+    }
+    let doc: Value = serde_json::from_slice(&std::fs::read(report.path()).unwrap()).unwrap();
+    let schema: Value =
+        serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "the organization report follows the schema: {errors:#?}"
+    );
+    let applied: Vec<&Value> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "applied")
+        .collect();
+    for id in targeted {
+        assert!(
+            applied.iter().any(|c| c["account"] == id
+                && c["address"] == format!("account[\"{id}\"].iam.password_policy")),
+            "{id}: {applied:?}"
+        );
+    }
+    assert_eq!(doc["accounts"].as_array().unwrap().len(), 6);
+
+    // Each member's own state was changed: its password policy, read as the member.
+    let member = crate::emulator::in_member(&emu, &ids[2]).await;
+    let policy = aws_sdk_iam::Client::new(&member)
+        .get_account_password_policy()
+        .send()
+        .await
+        .expect("the member has a password policy");
+    assert_eq!(
+        policy.password_policy().unwrap().minimum_password_length(),
+        Some(14)
+    );
+
+    emu.assert_converged(f.path());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_whose_role_is_missing_fails_alone() {
+    let emu = Emulator::start();
+    let (ids, _) = organization(&emu).await;
+    // The role exists in tooling and archive, not in workload-a.
+    for id in [&ids[0], &ids[1]] {
+        let member = crate::emulator::in_member(&emu, id).await;
+        aws_sdk_iam::Client::new(&member)
+            .create_role()
+            .role_name("BaselineMember")
+            .assume_role_policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let f = baseline_file(&format!(
+        "{MEMBER_TABLES}\n[organization]\nenabled = true\nmember_role = \"BaselineMember\"\naccounts = [\"123456789012\", \"{}\", \"{}\", \"{}\"]\n",
+        ids[0], ids[1], ids[2]
+    ));
+    let plan = emu.run(&["plan"], f.path());
+    let text = output(&plan);
+    assert_eq!(plan.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "account[\"{}\"]: cannot work in the account through role BaselineMember",
+            ids[2]
+        )),
+        "{text}"
+    );
+    assert!(text.contains("1 that could not be worked on"), "{text}");
+    for id in ["123456789012", &ids[0], &ids[1]] {
+        assert!(
+            text.contains(&format!("+ account[\"{id}\"].iam.password_policy")),
+            "{id}: {text}"
+        );
+    }
+
+    let apply = emu.run(&["apply", "--auto-approve", "--output", "json"], f.path());
+    assert_eq!(apply.status.code(), Some(1), "{}", output(&apply));
+    let doc: Value = serde_json::from_slice(&apply.stdout).expect("JSON");
+    let failures = doc["plan"]["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["account"], ids[2].as_str());
+    assert_eq!(failures[0]["error"]["code"], "AccountUnreachable");
+    let applied = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "applied")
+        .count();
+    assert!(applied > 0, "the reachable accounts were applied: {doc}");
+    // The reachable accounts converged: the next plan's only failure is the missing role.
+    let again = emu.run(&["plan", "--output", "json"], f.path());
+    let doc: Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    let changing: Vec<&Value> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !matches!(c["action"].as_str(), Some("no-op" | "kept" | "skipped")))
+        .collect();
+    assert!(changing.is_empty(), "{changing:?}");
+}
+
+#[test]
+fn account_without_an_organization_table_is_refused_before_any_request() {
+    let f = baseline_file(MEMBER_TABLES);
+    let out = assert_cmd::Command::cargo_bin("baseline")
+        .unwrap()
+        .env_clear()
+        .args(["plan", "--account", "111122223333", "--baseline"])
+        .arg(f.path())
+        .output()
+        .unwrap();
+    let text = output(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("--account needs an enabled [organization]"),
         "{text}"
     );
 }

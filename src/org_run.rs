@@ -1,0 +1,207 @@
+//! Organization runs: the baseline over every targeted account, each through its member
+//! role, under the session's one request bound and a bound on accounts in flight. An
+//! account that cannot be worked on is that account's failure; the others go on.
+
+use crate::aws::Caller;
+use crate::baseline::Baseline;
+use crate::controls::DynControl;
+use crate::engine::{self, Context};
+use crate::error::TargetError;
+use crate::organization::Skipped;
+use crate::plan::{AccountStatus, AppliedChange, Failure, Plan, in_account};
+use futures::{FutureExt, StreamExt};
+use indicatif::ProgressBar;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+/// An account the run targets.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub id: String,
+    pub name: Option<String>,
+    /// The credentials' own account: worked on without assuming a role.
+    pub management: bool,
+}
+
+/// One account's plan and the context its apply runs in, or why it could not be planned.
+#[derive(Debug)]
+pub struct AccountRun {
+    pub member: Member,
+    pub outcome: Result<(Context, Plan), String>,
+}
+
+/// Plans every member, `accounts` at a time. `management` is the credentials' own
+/// account, already discovered.
+#[allow(clippy::too_many_arguments)]
+pub async fn plan(
+    management: &Context,
+    caller: &Caller,
+    role: &str,
+    baseline: &Arc<Baseline>,
+    controls: &[Arc<dyn DynControl>],
+    members: Vec<Member>,
+    accounts: usize,
+    progress: &ProgressBar,
+) -> Vec<AccountRun> {
+    progress.set_length(members.len() as u64);
+    progress.set_message("accounts planned");
+    let mut runs: Vec<AccountRun> = futures::stream::iter(members)
+        .map(|member| async move {
+            let outcome = AssertUnwindSafe(plan_one(
+                management, caller, role, baseline, controls, &member,
+            ))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(TargetError::panicked(panic).to_string()));
+            progress.inc(1);
+            AccountRun { member, outcome }
+        })
+        .buffer_unordered(accounts.max(1))
+        .collect()
+        .await;
+    progress.finish_and_clear();
+    runs.sort_by(|a, b| a.member.id.cmp(&b.member.id));
+    runs
+}
+
+async fn plan_one(
+    management: &Context,
+    caller: &Caller,
+    role: &str,
+    baseline: &Arc<Baseline>,
+    controls: &[Arc<dyn DynControl>],
+    member: &Member,
+) -> Result<(Context, Plan), String> {
+    let ctx = if member.management {
+        management.clone()
+    } else {
+        let session = Arc::new(
+            management
+                .session
+                .assume(&caller.partition, &member.id, role)
+                .await,
+        );
+        let ctx = Context::discover(session, baseline)
+            .await
+            .map_err(|e| format!("cannot work in the account through role {role}: {e}"))?;
+        if ctx.account != member.id {
+            return Err(format!(
+                "role {role} gave credentials of account {}, not of this one",
+                ctx.account
+            ));
+        }
+        ctx
+    };
+    let plan = engine::plan(&ctx, baseline, controls, &ProgressBar::hidden()).await;
+    Ok((ctx, plan))
+}
+
+/// Applies the planned changes of every account that has some, `accounts` at a time;
+/// `on_done` sees each result (its address in its account) as it completes.
+pub async fn apply(
+    runs: &[AccountRun],
+    controls: &[Arc<dyn DynControl>],
+    accounts: usize,
+    on_done: &(dyn Fn(&AppliedChange) + Sync),
+) -> Vec<AppliedChange> {
+    let mut results: Vec<AppliedChange> = futures::stream::iter(runs.iter().filter_map(|r| {
+        let (ctx, plan) = r.outcome.as_ref().ok()?;
+        plan.has_changes()
+            .then_some((r.member.id.as_str(), ctx, plan))
+    }))
+    .map(|(id, ctx, plan)| async move {
+        let results = engine::apply(ctx, plan, controls, &|r| on_done(&in_member(id, r))).await;
+        results.iter().map(|r| in_member(id, r)).collect::<Vec<_>>()
+    })
+    .buffer_unordered(accounts.max(1))
+    .flat_map(futures::stream::iter)
+    .collect()
+    .await;
+    results.sort_by(|a, b| a.address.cmp(&b.address));
+    results
+}
+
+fn in_member(id: &str, r: &AppliedChange) -> AppliedChange {
+    AppliedChange {
+        address: in_account(id, &r.address),
+        account: Some(id.to_owned()),
+        ..r.clone()
+    }
+}
+
+/// One account's plan with its addresses in the account: what the text output shows
+/// under the account's heading.
+pub fn account_plan(id: &str, plan: &Plan) -> Plan {
+    let mut out = plan.clone();
+    for c in &mut out.changes {
+        c.address = in_account(id, &c.address);
+        c.account = Some(id.to_owned());
+    }
+    for f in &mut out.failures {
+        f.address = in_account(id, &f.address);
+        f.account = Some(id.to_owned());
+    }
+    out
+}
+
+/// Every account's plan as one: each change and failure carries its account, an account
+/// that could not be worked on is a failure of its own (address `account["…"]`), and
+/// `accounts` lists them all, the skipped ones last with their reason. The regions are the management account's.
+pub fn merged(management: &Context, runs: &[AccountRun], skipped: &[Skipped]) -> Plan {
+    let mut out = Plan::new(
+        management.account.clone(),
+        management.partition.clone(),
+        management.home_region.clone(),
+    );
+    out.regions = management.regions.clone();
+    for run in runs {
+        let id = &run.member.id;
+        out.accounts.push(AccountStatus {
+            account: id.clone(),
+            name: run.member.name.clone(),
+            management: run.member.management,
+            error: run.outcome.as_ref().err().cloned(),
+            skipped: None,
+        });
+        match &run.outcome {
+            Ok((_, plan)) => {
+                let plan = account_plan(id, plan);
+                for name in &plan.controls {
+                    if !out.controls.contains(name) {
+                        out.controls.push(name);
+                    }
+                }
+                out.changes.extend(plan.changes);
+                out.failures.extend(plan.failures);
+            }
+            Err(reason) => out.failures.push(Failure {
+                address: format!("account[\"{id}\"]"),
+                account: Some(id.clone()),
+                control: "account",
+                region: None,
+                error: TargetError::AccountUnreachable(reason.clone()),
+            }),
+        }
+    }
+    out.accounts.extend(skipped.iter().map(|s| AccountStatus {
+        account: s.id.clone(),
+        name: s.name.clone(),
+        management: false,
+        error: None,
+        skipped: Some(s.reason.clone()),
+    }));
+    out.finish();
+    out
+}
+
+/// The members a run targets, from the organization's listing.
+pub fn members(caller: &Caller, targeted: &[crate::organization::OrgAccount]) -> Vec<Member> {
+    targeted
+        .iter()
+        .map(|a| Member {
+            id: a.id.clone(),
+            name: Some(a.name.clone()),
+            management: a.id == caller.account,
+        })
+        .collect()
+}
