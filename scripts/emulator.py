@@ -445,6 +445,92 @@ def _assume_existing_role(self, region_name, role_session_name, role_arn, *args,
 
 moto.sts.models.STSBackend.assume_role = _assume_existing_role
 
+# Delegated administrators. Only the management account designates one (GuardDuty,
+# Inspector: moto lets any account), one per organization (moto appends a second), and
+# Organizations registers an account for a service only once its trusted access is on
+# (moto registers without) and only once (moto accepts it again).
+import moto.inspector2.models  # noqa: E402
+import moto.organizations.exceptions  # noqa: E402
+import moto.securityhub.models  # noqa: E402
+
+
+def _is_management(account):
+    for by_region in moto.organizations.models.organizations_backends.values():
+        for backend in by_region.values():
+            org = getattr(backend, "org", None)
+            if org is not None and org.master_account_id == account:
+                return True
+    return False
+
+
+_gd_enable_admin = moto.guardduty.models.GuardDutyBackend.enable_organization_admin_account
+
+
+def _gd_enable_admin_checked(self, admin_account_id):
+    if not _is_management(self.account_id):
+        raise JsonRESTError(
+            "BadRequestException",
+            "(emulator) The request failed because the account is not the management account of an organization.",
+        )
+    if self.admin_account_ids:
+        raise JsonRESTError(
+            "BadRequestException",
+            f"(emulator) The request failed because account {self.admin_account_ids[0]} is already the delegated administrator.",
+        )
+    return _gd_enable_admin(self, admin_account_id)
+
+
+moto.guardduty.models.GuardDutyBackend.enable_organization_admin_account = _gd_enable_admin_checked
+
+_in_enable_admin = moto.inspector2.models.Inspector2Backend.enable_delegated_admin_account
+
+
+def _in_enable_admin_checked(self, account_id):
+    if not _is_management(self.account_id):
+        raise JsonRESTError(
+            "AccessDeniedException",
+            "(emulator) Only the organization's management account can designate a delegated administrator.",
+        )
+    others = [a for a, status in self.admin_accounts.items() if status == "ENABLED" and a != account_id]
+    if others:
+        raise JsonRESTError(
+            "ConflictException",
+            f"(emulator) Account {others[0]} is already the delegated administrator.",
+        )
+    return _in_enable_admin(self, account_id)
+
+
+moto.inspector2.models.Inspector2Backend.enable_delegated_admin_account = _in_enable_admin_checked
+
+_org_register = moto.organizations.models.OrganizationsBackend.register_delegated_administrator
+
+
+def _org_register_checked(self, **kwargs):
+    principal = kwargs["ServicePrincipal"]
+    if not any(s["ServicePrincipal"] == principal for s in self.services):
+        raise moto.organizations.exceptions.ConstraintViolationException(
+            f"(emulator) Enable trusted access for {principal} (EnableAWSServiceAccess) before you register a delegated administrator for it."
+        )
+    for admin in self.admins:
+        if admin.account.id == kwargs["AccountId"] and principal in admin.services:
+            raise moto.organizations.exceptions.AccountAlreadyRegisteredException()
+    return _org_register(self, **kwargs)
+
+
+moto.organizations.models.OrganizationsBackend.register_delegated_administrator = _org_register_checked
+
+
+def _securityhub_admins(account, region):
+    """Security Hub ListOrganizationAdminAccounts, which moto lacks, from its own state."""
+    backend = moto.securityhub.models.securityhub_backends[account][region]
+    try:
+        config = backend._get_org_config()
+    except Exception:  # no organization: nobody is designated
+        return []
+    admin = config.get("admin_account_id")
+    return [{"AccountId": admin, "Status": "ENABLED"}] if admin else []
+
+
 # KMS CreateKey runs the key-policy lockout safety check: the policy must let the caller
 # (here: the account, through a statement for its root or "*") call PutKeyPolicy later,
 # or KMS answers MalformedPolicyDocumentException. moto accepts any policy.
@@ -554,6 +640,10 @@ class Layer:
                 while f.get("stall"):
                     time.sleep(3600)
                 return self.fail(start_response, f, service)
+        if service == "securityhub" and record["method"] == "GET" and path == "/organization/admin":
+            data = json.dumps({"AdminAccounts": _securityhub_admins(record["account"], region)}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            return [data]
         if is_write(record):
             with self.lock:
                 self.writes += 1

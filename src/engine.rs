@@ -4,8 +4,9 @@
 
 use crate::aws::{AccountRegion, Session};
 use crate::baseline::{Baseline, Regions};
-use crate::controls::{Applied, DynControl, Scope, Target};
+use crate::controls::{Applied, DynControl, Scope, Seat, Target};
 use crate::error::{Error, ErrorKind, TargetError};
+use crate::organization::Seats;
 use crate::plan::{Action, AppliedChange, Change, Failure, Outcome, Plan, RegionStatus};
 use futures::FutureExt;
 use indicatif::ProgressBar;
@@ -24,6 +25,8 @@ pub struct Context {
     pub partition: String,
     pub home_region: String,
     pub regions: Vec<RegionStatus>,
+    /// The organization's accounts, in an organization run.
+    pub organization: Option<Arc<Seats>>,
 }
 
 impl Context {
@@ -43,6 +46,7 @@ impl Context {
             partition: found.partition,
             home_region,
             regions,
+            organization: None,
         })
     }
 
@@ -54,6 +58,17 @@ impl Context {
             home_region: self.home_region.clone(),
             region: region.to_owned(),
             regions: self.target_regions().map(str::to_owned).collect(),
+            organization: self.organization.clone(),
+        }
+    }
+
+    /// Whether this account holds the targets of a control of `seat`.
+    pub fn holds(&self, seat: Seat) -> bool {
+        match (seat, &self.organization) {
+            (Seat::Every, _) => true,
+            (Seat::Management, Some(o)) => o.management == self.account,
+            (Seat::DelegatedAdmin, Some(o)) => o.delegated_admin.as_deref() == Some(&self.account),
+            (_, None) => false,
         }
     }
 
@@ -126,14 +141,11 @@ pub async fn plan(
         ctx.home_region.clone(),
     );
     plan.regions = ctx.regions.clone();
-    plan.controls = controls
-        .iter()
-        .filter(|c| c.enabled(baseline))
-        .map(|c| c.name())
-        .collect();
+    let here = |c: &&Arc<dyn DynControl>| c.enabled(baseline) && ctx.holds(c.seat());
+    plan.controls = controls.iter().filter(here).map(|c| c.name()).collect();
 
     let mut targets = Vec::new();
-    for control in controls.iter().filter(|c| c.enabled(baseline)) {
+    for control in controls.iter().filter(here) {
         match control.scope() {
             Scope::Account => targets.push((control.clone(), None)),
             Scope::Regional => {

@@ -153,6 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             let selection = select_accounts(&session, &caller, config, &run.accounts).await?;
             let runs = org_run::plan(
                 &ctx,
+                baseline::organization::Seats::of(config, &ctx.account),
                 &caller,
                 &config.member_role.0,
                 &baseline,

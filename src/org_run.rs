@@ -4,10 +4,10 @@
 
 use crate::aws::Caller;
 use crate::baseline::Baseline;
-use crate::controls::DynControl;
+use crate::controls::{DynControl, Seat};
 use crate::engine::{self, Context};
 use crate::error::TargetError;
-use crate::organization::Skipped;
+use crate::organization::{Seats, Skipped};
 use crate::plan::{AccountStatus, AppliedChange, Failure, Plan, in_account};
 use futures::{FutureExt, StreamExt};
 use indicatif::ProgressBar;
@@ -35,6 +35,7 @@ pub struct AccountRun {
 #[allow(clippy::too_many_arguments)]
 pub async fn plan(
     management: &Context,
+    seats: Seats,
     caller: &Caller,
     role: &str,
     baseline: &Arc<Baseline>,
@@ -43,6 +44,9 @@ pub async fn plan(
     accounts: usize,
     progress: &ProgressBar,
 ) -> Vec<AccountRun> {
+    let mut management = management.clone();
+    management.organization = Some(Arc::new(seats));
+    let management = &management;
     progress.set_length(members.len() as u64);
     progress.set_message("accounts planned");
     let mut runs: Vec<AccountRun> = futures::stream::iter(members)
@@ -81,9 +85,10 @@ async fn plan_one(
                 .assume(&caller.partition, &member.id, role)
                 .await,
         );
-        let ctx = Context::discover(session, baseline)
+        let mut ctx = Context::discover(session, baseline)
             .await
             .map_err(|e| format!("cannot work in the account through role {role}: {e}"))?;
+        ctx.organization = management.organization.clone();
         if ctx.account != member.id {
             return Err(format!(
                 "role {role} gave credentials of account {}, not of this one",
@@ -97,26 +102,48 @@ async fn plan_one(
 }
 
 /// Applies the planned changes of every account that has some, `accounts` at a time;
-/// `on_done` sees each result (its address in its account) as it completes.
+/// `on_done` sees each result (its address in its account) as it completes. The
+/// delegated administrator starts once the management account has ended (it designates
+/// that administrator); every other account starts at once.
 pub async fn apply(
     runs: &[AccountRun],
     controls: &[Arc<dyn DynControl>],
     accounts: usize,
     on_done: &(dyn Fn(&AppliedChange) + Sync),
 ) -> Vec<AppliedChange> {
-    let mut results: Vec<AppliedChange> = futures::stream::iter(runs.iter().filter_map(|r| {
-        let (ctx, plan) = r.outcome.as_ref().ok()?;
-        plan.has_changes()
-            .then_some((r.member.id.as_str(), ctx, plan))
-    }))
-    .map(|(id, ctx, plan)| async move {
-        let results = engine::apply(ctx, plan, controls, &|r| on_done(&in_member(id, r))).await;
-        results.iter().map(|r| in_member(id, r)).collect::<Vec<_>>()
-    })
-    .buffer_unordered(accounts.max(1))
-    .flat_map(futures::stream::iter)
-    .collect()
-    .await;
+    let mut work: Vec<(&Member, &Context, &Plan)> = runs
+        .iter()
+        .filter_map(|r| {
+            let (ctx, plan) = r.outcome.as_ref().ok()?;
+            plan.has_changes().then_some((&r.member, ctx, plan))
+        })
+        .collect();
+    // The management account first, so that a bound of one account never waits on it.
+    work.sort_by_key(|(m, _, _)| !m.management);
+    let management_works = work.iter().any(|(m, _, _)| m.management);
+    let (ended, ended_rx) = tokio::sync::watch::channel(!management_works);
+    let ended = &ended;
+    let mut results: Vec<AppliedChange> = futures::stream::iter(work)
+        .map(|(member, ctx, plan)| {
+            let mut ended_rx = ended_rx.clone();
+            async move {
+                let waits = ctx.holds(Seat::DelegatedAdmin) && !member.management;
+                if waits {
+                    let _ = ended_rx.wait_for(|done| *done).await;
+                }
+                let id = member.id.as_str();
+                let results =
+                    engine::apply(ctx, plan, controls, &|r| on_done(&in_member(id, r))).await;
+                if member.management {
+                    let _ = ended.send(true);
+                }
+                results.iter().map(|r| in_member(id, r)).collect::<Vec<_>>()
+            }
+        })
+        .buffer_unordered(accounts.max(1))
+        .flat_map(futures::stream::iter)
+        .collect()
+        .await;
     results.sort_by(|a, b| a.address.cmp(&b.address));
     results
 }

@@ -191,6 +191,26 @@ impl<'de> Deserialize<'de> for RoleName {
     }
 }
 
+/// The accounts that hold the organization's shared pieces, as a run's targets see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seats {
+    /// The credentials' account: trusted access, delegated administrators, the
+    /// organization trail.
+    pub management: String,
+    pub delegated_admin: Option<String>,
+    pub log_archive: Option<String>,
+}
+
+impl Seats {
+    pub fn of(config: &OrganizationConfig, management: &str) -> Seats {
+        Seats {
+            management: management.to_owned(),
+            delegated_admin: config.delegated_admin.as_ref().map(|a| a.0.clone()),
+            log_archive: config.log_archive.as_ref().map(|a| a.0.clone()),
+        }
+    }
+}
+
 /// A member account as AWS Organizations lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrgAccount {

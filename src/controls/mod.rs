@@ -26,6 +26,7 @@ pub mod cloudtrail_logs;
 pub mod config;
 pub mod config_retention;
 pub mod default_vpc;
+pub mod delegated_admin;
 pub mod detective;
 pub mod ebs_encryption;
 pub mod guardduty;
@@ -48,6 +49,18 @@ pub enum Scope {
     Regional,
 }
 
+/// In an organization run, the accounts that hold a control's targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seat {
+    /// Every targeted account (and the credentials' account outside organization runs).
+    Every,
+    /// Only the organization's management account, in organization runs.
+    Management,
+    /// Only the delegated administrator (`organization.delegated_admin`), in organization
+    /// runs.
+    DelegatedAdmin,
+}
+
 /// What a control works on: the account, and the region of this target.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -58,6 +71,8 @@ pub struct Target {
     pub region: String,
     /// Every region of this run.
     pub regions: Arc<[String]>,
+    /// The organization's accounts, in an organization run.
+    pub organization: Option<Arc<crate::organization::Seats>>,
 }
 
 /// One baseline setting.
@@ -71,6 +86,8 @@ pub trait Control: Send + Sync + 'static {
     /// are regional, everywhere when the dependency is account-wide); unrelated
     /// controls never wait for each other. Checked for cycles when the crate is built.
     const AFTER: &'static [&'static str] = &[];
+    /// The accounts of an organization run that hold this control's targets.
+    const SEAT: Seat = Seat::Every;
     type Desired: Send + Sync + 'static;
     type Observed: Send + 'static;
     type Op: Send + Sync + 'static;
@@ -105,6 +122,7 @@ pub trait DynControl: Send + Sync {
     fn name(&self) -> &'static str;
     fn scope(&self) -> Scope;
     fn after(&self) -> &'static [&'static str];
+    fn seat(&self) -> Seat;
     fn enabled(&self, baseline: &Baseline) -> bool;
     fn permissions(&self, baseline: &Baseline, arns: &Arns) -> Vec<Grant>;
     fn plan_target<'a>(
@@ -136,6 +154,10 @@ impl<C: Control> DynControl for Registered<C> {
 
     fn after(&self) -> &'static [&'static str] {
         C::AFTER
+    }
+
+    fn seat(&self) -> Seat {
+        C::SEAT
     }
 
     fn enabled(&self, baseline: &Baseline) -> bool {

@@ -5,9 +5,9 @@
 use super::{Control, DynControl, register};
 use super::{
     access_analyzer, chatbot, cloudtrail, cloudtrail_logs, config, config_retention, default_vpc,
-    detective, ebs_encryption, guardduty, iam_credentials, inspector, log_buckets, log_key,
-    notifications, password_policy, s3_block_public_access, security_contact, security_hub,
-    webhooks,
+    delegated_admin, detective, ebs_encryption, guardduty, iam_credentials, inspector, log_buckets,
+    log_key, notifications, password_policy, s3_block_public_access, security_contact,
+    security_hub, webhooks,
 };
 use crate::graph;
 use std::sync::Arc;
@@ -43,6 +43,7 @@ controls![
     security_hub::SecurityHub,
     detective::Detective,
     inspector::Inspector,
+    delegated_admin::DelegatedAdmin,
     log_key::LogKey,
     notifications::Notifications,
     notifications::Forwarding,

@@ -450,3 +450,98 @@ fn account_without_an_organization_table_is_refused_before_any_request() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_management_account_designates_the_delegated_admin_adopts_one_and_never_moves_another()
+{
+    let emu = Emulator::start();
+    let (ids, _) = organization(&emu).await;
+    let (tooling, archive) = (&ids[0], &ids[1]);
+    let management = emu.sdk("us-east-1").await;
+    // GuardDuty's administrator in us-east-1 is already the tooling account (adopted);
+    // Inspector's in eu-west-1 is the archive account (reported, never moved).
+    aws_sdk_guardduty::Client::new(&management)
+        .enable_organization_admin_account()
+        .admin_account_id(tooling)
+        .send()
+        .await
+        .unwrap();
+    let eu = emu.sdk("eu-west-1").await;
+    aws_sdk_inspector2::Client::new(&eu)
+        .enable_delegated_admin_account()
+        .delegated_admin_account_id(archive)
+        .send()
+        .await
+        .unwrap();
+    let f = baseline_file(&format!(
+        "{MEMBER_TABLES}\n[guardduty]\nenabled = true\n\n[inspector]\nenabled = true\nec2 = true\necr = true\nlambda = false\n\n[organization]\nenabled = true\ndelegated_admin = \"{tooling}\"\naccounts = [\"123456789012\", \"{tooling}\", \"{}\"]\n",
+        ids[2]
+    ));
+    let plan = emu.run(&["plan"], f.path());
+    let text = output(&plan);
+    assert_eq!(plan.status.code(), Some(0), "{text}");
+    let m = "account[\"123456789012\"].organization.delegated_admin";
+    assert!(
+        text.contains(&format!("+ {m}.guardduty[\"eu-west-1\"]")),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("+ {m}.guardduty[\"us-east-1\"]")),
+        "adopted: {text}"
+    );
+    assert!(
+        text.contains(&format!("+ {m}.inspector[\"us-east-1\"]")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{m}.inspector[\"eu-west-1\"] kept: account {archive} is the delegated administrator, not {tooling}")),
+        "{text}"
+    );
+    // Only the management account designates.
+    for id in [tooling, &ids[2]] {
+        assert!(
+            !text.contains(&format!("account[\"{id}\"].organization.delegated_admin")),
+            "{text}"
+        );
+    }
+
+    let apply = emu.run(&["apply", "--auto-approve"], f.path());
+    assert_eq!(apply.status.code(), Some(0), "{}", output(&apply));
+    for (region, service_admin) in [("us-east-1", tooling), ("eu-west-1", tooling)] {
+        let sdk = emu.sdk(region).await;
+        let admins = aws_sdk_guardduty::Client::new(&sdk)
+            .list_organization_admin_accounts()
+            .send()
+            .await
+            .unwrap();
+        let got: Vec<&str> = admins
+            .admin_accounts()
+            .iter()
+            .filter_map(|a| a.admin_account_id())
+            .collect();
+        assert_eq!(got, vec![service_admin.as_str()], "GuardDuty in {region}");
+    }
+    let inspector = |region: &'static str| {
+        let emu = &emu;
+        async move {
+            let sdk = emu.sdk(region).await;
+            let listed = aws_sdk_inspector2::Client::new(&sdk)
+                .list_delegated_admin_accounts()
+                .send()
+                .await
+                .unwrap();
+            listed
+                .delegated_admin_accounts()
+                .iter()
+                .filter_map(|a| a.account_id().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(inspector("us-east-1").await, vec![tooling.clone()]);
+    assert_eq!(
+        inspector("eu-west-1").await,
+        vec![archive.clone()],
+        "never moved"
+    );
+    emu.assert_converged(f.path());
+}
