@@ -520,6 +520,89 @@ def _org_register_checked(self, **kwargs):
 moto.organizations.models.OrganizationsBackend.register_delegated_administrator = _org_register_checked
 
 
+_GD_ORG_CONFIG = {}
+
+
+def _guardduty_admin_of(region):
+    """The GuardDuty administrator the management account designated in `region`."""
+    for by_region in moto.organizations.models.organizations_backends.values():
+        for backend in by_region.values():
+            org = getattr(backend, "org", None)
+            if org is None:
+                continue
+            gd = moto.guardduty.models.guardduty_backends[org.master_account_id][region]
+            if gd.admin_account_ids:
+                return gd.admin_account_ids[0]
+    return None
+
+
+def _guardduty_org_configuration(record, body):
+    """GuardDuty Describe/UpdateOrganizationConfiguration, which moto lacks: only the
+    designated administrator, on its own detector; AutoEnable and
+    AutoEnableOrganizationMembers together are refused, as AWS does."""
+    account, region = record["account"], record["region"]
+    detector = record["path"].split("/")[2]
+    if _guardduty_admin_of(region) != account:
+        return 400, {"__type": "BadRequestException", "message": "(emulator) The request is rejected because the current account is not the GuardDuty delegated administrator."}
+    backend = moto.guardduty.models.guardduty_backends[account][region]
+    if detector not in backend.detectors:
+        return 400, {"__type": "BadRequestException", "message": "(emulator) The request is rejected because the input detectorId is not owned by the current account."}
+    key = (account, region, detector)
+    config = _GD_ORG_CONFIG.setdefault(key, {"autoEnableOrganizationMembers": "NONE", "features": {}})
+    if record["method"] == "POST":
+        req = json.loads(body or b"{}")
+        if "autoEnable" in req and "autoEnableOrganizationMembers" in req:
+            return 400, {"__type": "BadRequestException", "message": "(emulator) Provide autoEnable or autoEnableOrganizationMembers, not both."}
+        if "autoEnableOrganizationMembers" in req:
+            config["autoEnableOrganizationMembers"] = req["autoEnableOrganizationMembers"]
+        for f in req.get("features", []):
+            config["features"][f["name"]] = f.get("autoEnable", "NONE")
+        return 200, {}
+    return 200, {
+        "autoEnable": config["autoEnableOrganizationMembers"] != "NONE",
+        "autoEnableOrganizationMembers": config["autoEnableOrganizationMembers"],
+        "memberAccountLimitReached": False,
+        "features": [{"name": n, "autoEnable": a} for n, a in sorted(config["features"].items())],
+    }
+
+
+_in_update_org = moto.inspector2.models.Inspector2Backend.update_organization_configuration
+
+
+def _in_update_org_checked(self, auto_enable):
+    if not auto_enable or "ec2" not in auto_enable or "ecr" not in auto_enable:
+        raise JsonRESTError("ValidationException", "(emulator) autoEnable.ec2 and autoEnable.ecr are required.")
+    admins = []
+    for by_region in moto.organizations.models.organizations_backends.values():
+        for backend in by_region.values():
+            org = getattr(backend, "org", None)
+            if org is not None:
+                mgmt = moto.inspector2.models.inspector2_backends[org.master_account_id][self.region_name]
+                admins += [a for a, st in mgmt.admin_accounts.items() if st == "ENABLED"]
+    if self.account_id not in admins:
+        raise JsonRESTError("AccessDeniedException", "(emulator) Only the delegated administrator can update the organization configuration.")
+    return _in_update_org(self, auto_enable)
+
+
+moto.inspector2.models.Inspector2Backend.update_organization_configuration = _in_update_org_checked
+
+_in_describe_org = moto.inspector2.models.Inspector2Backend.describe_organization_configuration
+
+
+def _in_describe_org_checked(self):
+    for by_region in moto.organizations.models.organizations_backends.values():
+        for backend in by_region.values():
+            org = getattr(backend, "org", None)
+            if org is not None:
+                mgmt = moto.inspector2.models.inspector2_backends[org.master_account_id][self.region_name]
+                if mgmt.admin_accounts.get(self.account_id) == "ENABLED":
+                    return _in_describe_org(self)
+    raise JsonRESTError("AccessDeniedException", "(emulator) Only the delegated administrator can read the organization configuration.")
+
+
+moto.inspector2.models.Inspector2Backend.describe_organization_configuration = _in_describe_org_checked
+
+
 def _securityhub_admins(account, region):
     """Security Hub ListOrganizationAdminAccounts, which moto lacks, from its own state."""
     backend = moto.securityhub.models.securityhub_backends[account][region]
@@ -578,7 +661,7 @@ def is_write(record):
             ("Describe", "Get", "List", "GenerateCredentialReport", "AssumeRole")
         )
     last = record["path"].rsplit("/", 1)[-1]
-    return not (record["method"] in ("GET", "HEAD") or last.startswith(("get", "list")))
+    return not (record["method"] in ("GET", "HEAD") or last.startswith(("get", "list", "describe")))
 
 
 class Layer:
@@ -643,6 +726,15 @@ class Layer:
         if service == "securityhub" and record["method"] == "GET" and path == "/organization/admin":
             data = json.dumps({"AdminAccounts": _securityhub_admins(record["account"], region)}).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            return [data]
+        if service == "guardduty" and re.fullmatch(r"/detector/[^/]+/admin", path):
+            status, payload = _guardduty_org_configuration(record, body)
+            data = json.dumps(payload).encode()
+            reason = "200 OK" if status == 200 else "400 Bad Request"
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+            if status != 200:
+                headers.append(("x-amzn-ErrorType", payload["__type"]))
+            start_response(reason, headers)
             return [data]
         if is_write(record):
             with self.lock:

@@ -65,7 +65,44 @@ pub async fn plan(
         .await;
     progress.finish_and_clear();
     runs.sort_by(|a, b| a.member.id.cmp(&b.member.id));
+    leave_others_configuration(&mut runs);
     runs
+}
+
+/// Where the management account's plan keeps another account as a service's delegated
+/// administrator (never moved), the delegated administrator of the baseline cannot
+/// configure that service's organization there: its change is kept, with the reason,
+/// instead of a change that would fail every week.
+fn leave_others_configuration(runs: &mut [AccountRun]) {
+    use crate::controls::org_configuration::configuration_of;
+    use crate::plan::Action;
+    let kept: Vec<(String, String)> = runs
+        .iter()
+        .filter(|r| r.member.management)
+        .filter_map(|r| r.outcome.as_ref().ok())
+        .flat_map(|(_, plan)| &plan.changes)
+        .filter(|c| c.control == "delegated_admin" && c.action == Action::Kept)
+        .filter_map(|c| Some((configuration_of(&c.address)?, c.reason.clone()?)))
+        .collect();
+    for run in runs.iter_mut() {
+        let Ok((ctx, plan)) = &mut run.outcome else {
+            continue;
+        };
+        if run.member.management || !ctx.holds(Seat::DelegatedAdmin) {
+            continue;
+        }
+        for change in &mut plan.changes {
+            if let Some((_, why)) = kept.iter().find(|(a, _)| *a == change.address) {
+                change.action = Action::Kept;
+                change.operation = None;
+                change.after = None;
+                change.reason = Some(format!(
+                    "the management account keeps another administrator here ({why})"
+                ));
+            }
+        }
+        plan.finish();
+    }
 }
 
 async fn plan_one(

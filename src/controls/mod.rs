@@ -35,6 +35,7 @@ pub mod inspector;
 pub mod log_buckets;
 pub mod log_key;
 pub mod notifications;
+pub mod org_configuration;
 pub mod password_policy;
 pub mod s3_block_public_access;
 pub mod security_contact;

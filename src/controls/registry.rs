@@ -6,8 +6,8 @@ use super::{Control, DynControl, register};
 use super::{
     access_analyzer, chatbot, cloudtrail, cloudtrail_logs, config, config_retention, default_vpc,
     delegated_admin, detective, ebs_encryption, guardduty, iam_credentials, inspector, log_buckets,
-    log_key, notifications, password_policy, s3_block_public_access, security_contact,
-    security_hub, webhooks,
+    log_key, notifications, org_configuration, password_policy, s3_block_public_access,
+    security_contact, security_hub, webhooks,
 };
 use crate::graph;
 use std::sync::Arc;
@@ -44,6 +44,7 @@ controls![
     detective::Detective,
     inspector::Inspector,
     delegated_admin::DelegatedAdmin,
+    org_configuration::OrgConfiguration,
     log_key::LogKey,
     notifications::Notifications,
     notifications::Forwarding,

@@ -260,12 +260,14 @@ pub fn is_write(request: &Value) -> bool {
         .any(|p| action.starts_with(p)),
         // REST APIs: reads are GET, or a POST to a `…/get`, `…/list` or `/get…` path
         // (Inspector's BatchGetAccountStatus is `POST /status/batch/get`, the Account
-        // API's GetAlternateContact `POST /getAlternateContact`).
+        // API's GetAlternateContact `POST /getAlternateContact`, Inspector's
+        // DescribeOrganizationConfiguration `POST /organizationconfiguration/describe`).
         None => {
             let last = path.rsplit('/').next().unwrap_or("");
             !(matches!(method, "GET" | "HEAD")
                 || last.starts_with("get")
-                || last.starts_with("list"))
+                || last.starts_with("list")
+                || last.starts_with("describe"))
         }
     }
 }

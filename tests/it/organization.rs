@@ -497,6 +497,29 @@ async fn the_management_account_designates_the_delegated_admin_adopts_one_and_ne
         text.contains(&format!("{m}.inspector[\"eu-west-1\"] kept: account {archive} is the delegated administrator, not {tooling}")),
         "{text}"
     );
+    // The tooling account configures the organization, once designated (in this run).
+    let t = format!("account[\"{tooling}\"].organization.configuration");
+    for region in ["us-east-1", "eu-west-1"] {
+        assert!(
+            text.contains(&format!("+ {t}.guardduty[\"{region}\"]")),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains(&format!("+ {t}.inspector[\"us-east-1\"]")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{t}.inspector[\"eu-west-1\"] kept: the management account keeps another administrator here")),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!(
+            "account[\"{}\"].organization.configuration",
+            ids[2]
+        )),
+        "{text}"
+    );
     // Only the management account designates.
     for id in [tooling, &ids[2]] {
         assert!(
@@ -543,5 +566,37 @@ async fn the_management_account_designates_the_delegated_admin_adopts_one_and_ne
         vec![archive.clone()],
         "never moved"
     );
+    // GuardDuty enables every member, in both regions, from the tooling account.
+    let as_tooling = crate::emulator::in_member(&emu, tooling).await;
+    for region in ["us-east-1", "eu-west-1"] {
+        let sdk = as_tooling
+            .to_builder()
+            .region(aws_config::Region::new(region))
+            .build();
+        let gd = aws_sdk_guardduty::Client::new(&sdk);
+        let detector = gd.list_detectors().send().await.unwrap().detector_ids()[0].clone();
+        let org = gd
+            .describe_organization_configuration()
+            .detector_id(detector)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            org.auto_enable_organization_members().map(|m| m.as_str()),
+            Some("ALL"),
+            "{region}"
+        );
+    }
+    let sdk = as_tooling
+        .to_builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
+    let org = aws_sdk_inspector2::Client::new(&sdk)
+        .describe_organization_configuration()
+        .send()
+        .await
+        .unwrap();
+    let auto = org.auto_enable().unwrap();
+    assert!(auto.ec2() && auto.ecr(), "{auto:?}");
     emu.assert_converged(f.path());
 }
