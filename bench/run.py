@@ -10,6 +10,12 @@ requests one plan makes, the peak memory of the process, and the depth:
 
 i.e. how many round trips a user waits for in sequence. It prints figures; it asserts
 nothing. Usage: bench/run.py [--latency-ms 50] [--runs 3] [--baseline FILE] [--release]
+
+With --accounts N[,N…] it times an organization run instead: an emulated organization of
+N member accounts besides the management account, the baseline with an enabled
+[organization] table, one emulator with --latency-ms added (500 by default here), and
+prints per N: requests (and per account), wall, peak memory and the average number of
+requests in flight (the emulator's sum of request durations / wall).
 """
 
 import argparse
@@ -17,6 +23,7 @@ import json
 import os
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 import urllib.request
@@ -34,7 +41,44 @@ def start_emulator(latency_ms):
     return proc, int(line.split()[-1])
 
 
-def run_plan(binary, port, baseline, concurrency):
+def make_organization(port, members):
+    """CreateOrganization and `members` CreateAccount calls, through the emulator's boto3."""
+    code = f"""
+import boto3
+o = boto3.client("organizations", endpoint_url="http://127.0.0.1:{port}", region_name="us-east-1",
+                 aws_access_key_id="testing", aws_secret_access_key="testing")
+o.create_organization(FeatureSet="ALL")
+for i in range({members}):
+    o.create_account(AccountName=f"member-{{i}}", Email=f"member-{{i}}@example.com")
+"""
+    subprocess.run([os.path.join(ROOT, ".venv-emulator/bin/python"), "-c", code], check=True)
+
+
+def measure_organization(binary, baseline, latency_ms, members, concurrency, account_concurrency):
+    proc, port = start_emulator(latency_ms)
+    try:
+        make_organization(port, members)
+        with open(baseline) as f:
+            text = f.read()
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write(text + "\n[organization]\nenabled = true\n")
+            org_baseline = f.name
+        extra = ["--account-concurrency", str(account_concurrency)] if account_concurrency else []
+        # A first plan warms the emulator up (moto builds each account's region backends,
+        # default VPCs included, on first use: seconds of CPU each on this machine).
+        run_plan(binary, port, org_baseline, concurrency, extra)
+        requests(port, clear=True)
+        wall, rss = run_plan(binary, port, org_baseline, concurrency, extra)
+        seen = requests(port)
+        busy = sum(r.get("seconds", 0.0) for r in seen)
+        os.unlink(org_baseline)
+        return wall, rss, seen, busy
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def run_plan(binary, port, baseline, concurrency, extra=()):
     env = {
         "PATH": os.environ.get("PATH", ""),
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -45,12 +89,20 @@ def run_plan(binary, port, baseline, concurrency):
     args = [binary, "plan", "--baseline", baseline, "--quiet"]
     if concurrency:
         args += ["--concurrency", str(concurrency)]
+    args += list(extra)
     start = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    out = tempfile.TemporaryFile()
+    proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in (0, 2):
-        sys.exit(f"baseline plan failed: {proc.stderr.read().decode()}")
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 2):
+        out.seek(0)
+        failures = [line for line in out.read().decode().splitlines() if line.lstrip().startswith("!")]
+        print(f"baseline plan exited {code}: {proc.stderr.read().decode()}", file=sys.stderr)
+        print("\n".join(failures[:20]), file=sys.stderr)
+        if not failures:
+            sys.exit(1)
     return wall, usage.ru_maxrss  # KiB on Linux
 
 
@@ -87,6 +139,8 @@ def main():
     p.add_argument("--concurrency", type=int, default=0, help="default: the tool's own")
     p.add_argument("--release", action="store_true", help="build and time the release binary")
     p.add_argument("--binary", help="time this binary instead of building one (to compare builds)")
+    p.add_argument("--accounts", help="organization run: member counts, comma-separated (1,10,50)")
+    p.add_argument("--account-concurrency", type=int, default=0, help="default: the tool's own")
     a = p.parse_args()
 
     subprocess.run([os.path.join(ROOT, "scripts/install-emulator.sh")], check=True)
@@ -97,6 +151,24 @@ def main():
         subprocess.run(["cargo", "build", "--quiet", "--bin", "baseline", *profile], cwd=ROOT, check=True)
         binary = os.path.join(ROOT, "target", "release" if a.release else "debug", "baseline")
         kind = f"{'release' if a.release else 'debug'} build"
+
+    if a.accounts:
+        latency = a.latency_ms if "--latency-ms" in sys.argv else 500.0
+        concurrency = a.concurrency or 64
+        print(f"binary: {kind}; baseline: {os.path.relpath(a.baseline, ROOT)}; +{latency:g} ms/request; "
+              f"--concurrency {concurrency}; --account-concurrency {a.account_concurrency or 'default'}")
+        print(f"{'members':>7} {'accounts':>8} {'requests':>8} {'per acct':>8} {'wall s':>7} "
+              f"{'peak MiB':>8} {'in flight':>9} {'% of bound':>10}")
+        _, _, single, _ = measure(binary, a.baseline, 0, 1, concurrency)
+        print(f"one account, no [organization]: {single} requests per plan")
+        for n in [int(x) for x in a.accounts.split(",")]:
+            wall, rss, seen, busy = measure_organization(
+                binary, a.baseline, latency, n, concurrency, a.account_concurrency)
+            accounts = n + 1
+            in_flight = busy / wall
+            print(f"{n:>7} {accounts:>8} {len(seen):>8} {len(seen) / accounts:>8.1f} {wall:>7.2f} "
+                  f"{rss / 1024:>8.1f} {in_flight:>9.1f} {100 * in_flight / concurrency:>9.0f}%")
+        return
 
     wall0, mem0, req0, cold0 = measure(binary, a.baseline, 0, a.runs, a.concurrency)
     wall1, mem1, req1, _ = measure(binary, a.baseline, a.latency_ms, a.runs, a.concurrency)

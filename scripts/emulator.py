@@ -676,6 +676,17 @@ class Layer:
         self.held = False
 
     def __call__(self, environ, start_response):
+        # Each record gets the seconds its request took here (added latency included):
+        # their sum over a run's wall time is the average number of requests in flight.
+        started = time.perf_counter()
+        try:
+            return self.handle(environ, start_response)
+        finally:
+            record = environ.get("baseline.record")
+            if record is not None:
+                record["seconds"] = round(time.perf_counter() - started, 4)
+
+    def handle(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_baseline/"):
             return self.control(environ, start_response, path)
@@ -709,6 +720,7 @@ class Layer:
             "action": action,
             "path": path,
         }
+        environ["baseline.record"] = record
         with self.lock:
             self.requests.append(record)
             faults = list(self.faults)

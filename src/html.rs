@@ -127,6 +127,8 @@ pub fn page(plan: &Plan, results: Option<&[AppliedChange]>, generated_at: &str) 
         let slot = cells.entry(key).or_insert(cell);
         *slot = (*slot).max(cell);
     };
+    // Organization runs: the worst cell of each account × setting.
+    let mut by_account: BTreeMap<(&str, &str), Cell> = BTreeMap::new();
     for r in &records {
         let c = r.change;
         let cell = match (r.status, c.action) {
@@ -140,8 +142,18 @@ pub fn page(plan: &Plan, results: Option<&[AppliedChange]>, generated_at: &str) 
             (Status::None, _) => Cell::Compliant,
         };
         mark(c.control, c.region.as_deref(), cell);
+        if let Some(account) = &c.account {
+            let slot = by_account.entry((account, c.control)).or_insert(cell);
+            *slot = (*slot).max(cell);
+        }
     }
     for f in &plan.failures {
+        if let Some(account) = &f.account {
+            by_account.insert((account, f.control), Cell::Failed);
+        }
+        if f.control == "account" {
+            continue;
+        }
         mark(f.control, f.region.as_deref(), Cell::Failed);
     }
     // Rows in the plan's order of settings (account settings first).
@@ -179,6 +191,10 @@ pub fn page(plan: &Plan, results: Option<&[AppliedChange]>, generated_at: &str) 
         regions.len()
     );
 
+    if !plan.accounts.is_empty() {
+        out.push_str(&accounts_matrix(plan, &rows, &by_account));
+        out.push_str("<h2>Settings × regions, all accounts (worst of each)</h2>\n");
+    }
     out.push_str("<table class=\"matrix\">\n<thead><tr><th class=\"setting\">setting</th>");
     for col in &columns {
         let _ = write!(out, "<th scope=\"col\">{}</th>", escape(col));
@@ -225,7 +241,7 @@ pub fn page(plan: &Plan, results: Option<&[AppliedChange]>, generated_at: &str) 
         .collect();
     let _ = writeln!(out, "<h2>Details ({} items)</h2>", details.len());
     out.push_str("<table class=\"details\">\n<thead><tr><th>resource</th><th>action</th><th>outcome</th><th>before</th><th>after</th><th>note</th></tr></thead>\n<tbody>\n");
-    for r in details {
+    let change_row = |out: &mut String, r: &crate::plan::Record<'_>| {
         let c = r.change;
         let label = match r.outcome {
             Some(_) => r.status.label(),
@@ -254,16 +270,127 @@ pub fn page(plan: &Plan, results: Option<&[AppliedChange]>, generated_at: &str) 
             escape(&pretty(&c.after)),
             escape(c.reason.as_deref().unwrap_or(""))
         );
-    }
-    for f in &plan.failures {
+    };
+    let failure_row = |out: &mut String, f: &crate::plan::Failure| {
         let _ = writeln!(
             out,
             "<tr class=\"failure\"><td><code>{}</code></td><td>observe</td><td>failed: {}</td><td></td><td></td><td></td></tr>",
             escape(&f.address),
             escape(&f.error.to_string())
         );
+    };
+    if plan.accounts.is_empty() {
+        for r in &details {
+            change_row(&mut out, r);
+        }
+        for f in &plan.failures {
+            failure_row(&mut out, f);
+        }
+    } else {
+        // Organization runs: a drill-down per account, each with its anchor, in the
+        // plan's order of accounts.
+        for a in &plan.accounts {
+            let mine = |account: &Option<String>| account.as_deref() == Some(a.account.as_str());
+            let name = a
+                .name
+                .as_ref()
+                .map(|n| format!(" ({})", escape(n)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "<tr class=\"account-head\" id=\"account-{0}\"><th colspan=\"6\">account {0}{name}</th></tr>",
+                escape(&a.account)
+            );
+            let changes: Vec<_> = details.iter().filter(|r| mine(&r.change.account)).collect();
+            let failures: Vec<_> = plan.failures.iter().filter(|f| mine(&f.account)).collect();
+            if let Some(why) = &a.skipped {
+                let _ = writeln!(
+                    out,
+                    "<tr class=\"skipped\"><td colspan=\"6\">skipped: {}</td></tr>",
+                    escape(why)
+                );
+            } else if changes.is_empty() && failures.is_empty() {
+                out.push_str("<tr class=\"compliant\"><td colspan=\"6\">no changes</td></tr>\n");
+            }
+            for r in changes {
+                change_row(&mut out, r);
+            }
+            for f in failures {
+                failure_row(&mut out, f);
+            }
+        }
     }
     out.push_str("</tbody>\n</table>\n</body>\n</html>\n");
+    out
+}
+
+/// Organization runs: one row per account (its name, and why it is skipped or failed),
+/// one column per setting, each cell the worst of the account's changes of that setting,
+/// the account linking to its details.
+fn accounts_matrix(plan: &Plan, settings: &[&str], cells: &BTreeMap<(&str, &str), Cell>) -> String {
+    let mut out = String::new();
+    let worked = plan.accounts.iter().filter(|a| a.skipped.is_none()).count();
+    let _ = writeln!(
+        out,
+        "<h2>Accounts × settings ({worked} accounts, {} skipped)</h2>",
+        plan.accounts.len() - worked
+    );
+    out.push_str(
+        "<table class=\"matrix accounts\">\n<thead><tr><th class=\"setting\">account</th>",
+    );
+    for s in settings {
+        let _ = write!(out, "<th scope=\"col\">{}</th>", escape(s));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    // Accounts with a failure first, then by id.
+    let mut accounts: Vec<_> = plan.accounts.iter().collect();
+    let failed = |id: &str| {
+        cells
+            .iter()
+            .any(|((a, _), c)| *a == id && *c == Cell::Failed)
+    };
+    accounts.sort_by_key(|a| (!failed(&a.account), a.skipped.is_some(), a.account.clone()));
+    for a in accounts {
+        let name = a
+            .name
+            .as_ref()
+            .map(|n| format!(" ({})", escape(n)))
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            "<tr data-account=\"{0}\"><th scope=\"row\" class=\"setting\"><a href=\"#account-{0}\">{0}</a>{name}</th>",
+            escape(&a.account)
+        );
+        if let Some(why) = a.skipped.as_deref().or(a.error.as_deref()) {
+            let class = if a.error.is_some() {
+                "failed"
+            } else {
+                "skipped"
+            };
+            let _ = write!(
+                out,
+                "<td class=\"{class}\" data-status=\"{class}\" colspan=\"{}\">{}</td>",
+                settings.len().max(1),
+                escape(why)
+            );
+        } else {
+            for s in settings {
+                match cells.get(&(a.account.as_str(), *s)) {
+                    Some(cell) => {
+                        let _ = write!(
+                            out,
+                            "<td class=\"{0}\" data-status=\"{0}\">{1}</td>",
+                            cell.class(),
+                            cell.label()
+                        );
+                    }
+                    None => out.push_str("<td class=\"none\" data-status=\"none\">–</td>"),
+                }
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
     out
 }
 
@@ -379,5 +506,121 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<h1>baseline apply: account"));
+    }
+
+    #[test]
+    fn an_organization_page_has_an_accounts_by_settings_matrix_failed_accounts_first() {
+        use crate::plan::AccountStatus;
+        let mut p = plan();
+        for c in &mut p.changes {
+            c.account = Some("111111111111".into());
+        }
+        let mut second = p
+            .changes
+            .iter()
+            .find(|c| c.control == "password_policy")
+            .unwrap()
+            .clone();
+        second.account = Some("222222222222".into());
+        second.action = Action::NoOp;
+        second.address = "account[\"222222222222\"].iam.password_policy".into();
+        p.changes.push(second);
+        p.failures[0].account = Some("111111111111".into());
+        p.failures.push(Failure {
+            address: "account[\"333333333333\"]".into(),
+            account: Some("333333333333".into()),
+            control: "account",
+            region: None,
+            error: TargetError::refused("sts:AssumeRole", "role <missing>"),
+        });
+        let status = |account: &str, error: Option<&str>, skipped: Option<&str>| AccountStatus {
+            account: account.into(),
+            name: Some(format!("name-{account}")),
+            management: account == "111111111111",
+            error: error.map(String::from),
+            skipped: skipped.map(String::from),
+        };
+        p.accounts = vec![
+            status("111111111111", None, None),
+            status("222222222222", None, None),
+            status("333333333333", Some("role <missing>"), None),
+            status("444444444444", None, Some("excluded by exclude_accounts")),
+        ];
+        let html = page(&p, None, "t");
+        assert!(
+            html.contains("<h2>Accounts × settings (3 accounts, 1 skipped)</h2>"),
+            "{html}"
+        );
+        let start = html.find("<table class=\"matrix accounts\">").unwrap();
+        let table = html[start..].split("</table>").next().unwrap();
+        let rows: Vec<&str> = table.split("<tr data-account=\"").skip(1).collect();
+        let ids: Vec<&str> = rows.iter().map(|r| &r[..12]).collect();
+        // Accounts with a failure first (the unreachable one and the failed Detective), then
+        // the others, the skipped last.
+        assert_eq!(
+            ids,
+            [
+                "111111111111",
+                "333333333333",
+                "222222222222",
+                "444444444444"
+            ]
+        );
+        let statuses = |row: &str| -> Vec<String> {
+            row.split("data-status=\"")
+                .skip(1)
+                .map(|s| s.split('"').next().unwrap().to_owned())
+                .collect()
+        };
+        // Columns: the settings, in the plan's order (the same as the other matrix's rows).
+        let columns: Vec<&str> = table
+            .split("<th scope=\"col\">")
+            .skip(1)
+            .map(|s| s.split('<').next().unwrap())
+            .collect();
+        let mut sorted = columns.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, ["detective", "guardduty", "password_policy"]);
+        let cell = |row: &str, control: &str| {
+            statuses(row)[columns.iter().position(|c| *c == control).unwrap()].clone()
+        };
+        assert_eq!(cell(rows[0], "password_policy"), "will-change");
+        assert_eq!(cell(rows[0], "guardduty"), "will-change");
+        assert_eq!(cell(rows[0], "detective"), "failed");
+        assert_eq!(cell(rows[2], "password_policy"), "compliant");
+        assert_eq!(cell(rows[2], "guardduty"), "none");
+        assert_eq!(statuses(rows[1]), ["failed"]);
+        assert!(rows[1].contains("role &lt;missing&gt;") && rows[1].contains("colspan=\"3\""));
+        assert!(rows[3].contains("data-status=\"skipped\"") && rows[3].contains("excluded"));
+        // Each account links to its drill-down in the details.
+        assert!(
+            rows[0]
+                .contains("<a href=\"#account-111111111111\">111111111111</a> (name-111111111111)")
+        );
+        assert!(html.contains("<tr class=\"account-head\" id=\"account-111111111111\">"));
+        for id in [
+            "111111111111",
+            "222222222222",
+            "333333333333",
+            "444444444444",
+        ] {
+            assert!(html.contains(&format!(
+                "<tr class=\"account-head\" id=\"account-{id}\"><th colspan=\"6\">account {id} (name-{id})</th></tr>"
+            )));
+        }
+        let drill = |id: &str| {
+            let start = html.find(&format!("id=\"account-{id}\"><th")).unwrap();
+            html[start..]
+                .split("account-head")
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        assert!(drill("222222222222").contains("no changes"));
+        assert!(
+            drill("333333333333").contains("failed: ")
+                && drill("333333333333").contains("sts:AssumeRole")
+        );
+        assert!(drill("444444444444").contains("skipped: excluded"));
     }
 }
