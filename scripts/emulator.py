@@ -519,6 +519,108 @@ def _org_register_checked(self, **kwargs):
 
 moto.organizations.models.OrganizationsBackend.register_delegated_administrator = _org_register_checked
 
+# Organization trails. AWS makes one only from the management account (moto: any), only
+# once trusted access for CloudTrail is on when made through the API (moto: without),
+# and only when the bucket's policy lets CloudTrail write the organization's prefix
+# (moto reads no policy); it stores the key ARN an alias ARN names (moto: the alias).
+import moto.cloudtrail.exceptions  # noqa: E402
+import moto.cloudtrail.models  # noqa: E402
+import moto.kms.models  # noqa: E402
+import moto.s3.models  # noqa: E402
+
+
+def _organization_of(account):
+    for by_region in moto.organizations.models.organizations_backends.values():
+        for backend in by_region.values():
+            org = getattr(backend, "org", None)
+            if org is not None and (org.master_account_id == account
+                                    or any(a.id == account for a in backend.accounts)):
+                return backend
+    return None
+
+
+def _org_trail_refusal(account, bucket_name):
+    backend = _organization_of(account)
+    if backend is None or backend.org.master_account_id != account:
+        return ("NotOrganizationMasterAccountException",
+                "(emulator) The request failed because the account is not the management account of an organization.")
+    if not any(s["ServicePrincipal"] == "cloudtrail.amazonaws.com" for s in backend.services):
+        return ("CloudTrailAccessNotEnabledException",
+                "(emulator) Trusted access for CloudTrail is not enabled in AWS Organizations (EnableAWSServiceAccess).")
+    bucket = None
+    for per_account in moto.s3.models.s3_backends.values():
+        found = per_account["global"].buckets.get(bucket_name) if "global" in per_account else None
+        if found is not None:
+            bucket = found
+    if bucket is not None:
+        try:
+            statements = json.loads(bucket.policy or b"{}").get("Statement", [])
+        except ValueError:
+            statements = []
+        prefix = f"arn:aws:s3:::{bucket_name}/AWSLogs/{backend.org.id}/*"
+
+        def grants(st):
+            resources = st.get("Resource", [])
+            resources = [resources] if isinstance(resources, str) else resources
+            actions = st.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            return (st.get("Effect") == "Allow"
+                    and (st.get("Principal") or {}).get("Service") == "cloudtrail.amazonaws.com"
+                    and "s3:PutObject" in actions and prefix in resources)
+        if not any(grants(st) for st in statements):
+            return ("InsufficientS3BucketPolicyException",
+                    f"(emulator) Incorrect S3 bucket policy is detected for bucket: {bucket_name} (no write to {prefix}).")
+    return None
+
+
+def _key_arn_of(kms_key_id):
+    """The key ARN an alias ARN of any account names, as CloudTrail stores it."""
+    if not kms_key_id or ":alias/" not in kms_key_id:
+        return kms_key_id
+    parts = kms_key_id.split(":")
+    region, account, alias = parts[3], parts[4], parts[5]
+    try:
+        backend = moto.kms.models.kms_backends[account][region]
+        key_id = backend.get_key_id_from_alias(alias)
+        return backend.describe_key(key_id).arn if key_id else kms_key_id
+    except Exception:  # noqa: BLE001 - an unknown alias: left as AWS would refuse it later
+        return kms_key_id
+
+
+_ct_create = moto.cloudtrail.models.CloudTrailBackend.create_trail
+
+
+def _ct_create_checked(self, name, bucket_name, *args, **kwargs):
+    args = list(args)
+    # (s3_key_prefix, sns_topic_name, is_global, is_multi_region, log_validation,
+    #  is_org_trail, cw_log_group_arn, cw_role_arn, kms_key_id, tags_list)
+    if len(args) >= 9:
+        args[8] = _key_arn_of(args[8])
+        if args[5]:
+            refused = _org_trail_refusal(self.account_id, bucket_name)
+            if refused:
+                raise JsonRESTError(*refused)
+    return _ct_create(self, name, bucket_name, *args, **kwargs)
+
+
+moto.cloudtrail.models.CloudTrailBackend.create_trail = _ct_create_checked
+
+_ct_update = moto.cloudtrail.models.CloudTrailBackend.update_trail
+
+
+def _ct_update_checked(self, name, **kwargs):
+    # moto's responses pass every field by name.
+    kwargs["kms_key_id"] = _key_arn_of(kwargs.get("kms_key_id"))
+    if kwargs.get("is_organization_trail"):
+        trail = self.get_trail(name_or_arn=name)
+        refused = _org_trail_refusal(self.account_id, kwargs.get("s3_bucket_name") or trail.bucket_name)
+        if refused:
+            raise JsonRESTError(*refused)
+    return _ct_update(self, name, **kwargs)
+
+
+moto.cloudtrail.models.CloudTrailBackend.update_trail = _ct_update_checked
+
 
 _GD_ORG_CONFIG = {}
 

@@ -68,6 +68,13 @@ impl Context {
             (Seat::Every, _) => true,
             (Seat::Management, Some(o)) => o.management == self.account,
             (Seat::DelegatedAdmin, Some(o)) => o.delegated_admin.as_deref() == Some(&self.account),
+            (Seat::LogArchive, Some(o)) => {
+                o.central_logs().is_none_or(|c| c.archive == self.account)
+            }
+            (Seat::OrganizationTrail, Some(o)) => o
+                .central_logs()
+                .is_none_or(|c| c.management == self.account),
+            (Seat::LogArchive | Seat::OrganizationTrail, None) => true,
             (_, None) => false,
         }
     }

@@ -151,9 +151,19 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 partition: ctx.partition.clone(),
             };
             let selection = select_accounts(&session, &caller, config, &run.accounts).await?;
+            // With a log archive, its buckets and key let the organization write: by id.
+            let org_id = match &config.log_archive {
+                Some(_) => Some(
+                    baseline::organization::organization_id(
+                        &session.organizations(&caller.partition),
+                    )
+                    .await?,
+                ),
+                None => None,
+            };
             let runs = org_run::plan(
                 &ctx,
-                baseline::organization::Seats::of(config, &ctx.account),
+                baseline::organization::Seats::of(config, &ctx.account, org_id),
                 &caller,
                 &config.member_role.0,
                 &baseline,

@@ -155,16 +155,34 @@ pub async fn apply(
             plan.has_changes().then_some((&r.member, ctx, plan))
         })
         .collect();
-    // The management account first, so that a bound of one account never waits on it.
-    work.sort_by_key(|(m, _, _)| !m.management);
+    // With central logs, the log archive's buckets and key come before any trail or
+    // recorder that delivers to them: every other account waits for its apply. The
+    // delegated administrator also waits for the management account (which designates
+    // it). The awaited accounts go first, so that a bound of one account never waits.
+    let archive = runs
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().ok())
+        .find_map(|(ctx, _)| ctx.organization.as_ref()?.central_logs())
+        .map(|c| c.archive);
+    let is_archive = |m: &Member| archive.as_deref() == Some(m.id.as_str());
+    work.sort_by_key(|(m, _, _)| (!is_archive(m), !m.management));
     let management_works = work.iter().any(|(m, _, _)| m.management);
+    let archive_works = work.iter().any(|(m, _, _)| is_archive(m));
     let (ended, ended_rx) = tokio::sync::watch::channel(!management_works);
-    let ended = &ended;
+    let (archived, archived_rx) = tokio::sync::watch::channel(!archive_works);
+    let (ended, archived) = (&ended, &archived);
     let mut results: Vec<AppliedChange> = futures::stream::iter(work)
         .map(|(member, ctx, plan)| {
             let mut ended_rx = ended_rx.clone();
+            let mut archived_rx = archived_rx.clone();
             async move {
-                let waits = ctx.holds(Seat::DelegatedAdmin) && !member.management;
+                if !is_archive(member) {
+                    let _ = archived_rx.wait_for(|done| *done).await;
+                }
+                // The archive waits for no one (it may be the delegated administrator
+                // too: its organization configuration is then deferred to the next run).
+                let waits =
+                    ctx.holds(Seat::DelegatedAdmin) && !member.management && !is_archive(member);
                 if waits {
                     let _ = ended_rx.wait_for(|done| *done).await;
                 }
@@ -173,6 +191,9 @@ pub async fn apply(
                     engine::apply(ctx, plan, controls, &|r| on_done(&in_member(id, r))).await;
                 if member.management {
                     let _ = ended.send(true);
+                }
+                if is_archive(member) {
+                    let _ = archived.send(true);
                 }
                 results.iter().map(|r| in_member(id, r)).collect::<Vec<_>>()
             }

@@ -199,16 +199,43 @@ pub struct Seats {
     pub management: String,
     pub delegated_admin: Option<String>,
     pub log_archive: Option<String>,
+    /// The organization's id (`o-…`), read when a log archive is named.
+    pub org_id: Option<String>,
 }
 
 impl Seats {
-    pub fn of(config: &OrganizationConfig, management: &str) -> Seats {
+    pub fn of(config: &OrganizationConfig, management: &str, org_id: Option<String>) -> Seats {
         Seats {
             management: management.to_owned(),
             delegated_admin: config.delegated_admin.as_ref().map(|a| a.0.clone()),
             log_archive: config.log_archive.as_ref().map(|a| a.0.clone()),
+            org_id,
         }
     }
+
+    /// The organization's central logs, when it names a log archive.
+    pub fn central_logs(&self) -> Option<crate::toolkit::account::CentralLogs> {
+        Some(crate::toolkit::account::CentralLogs {
+            management: self.management.clone(),
+            archive: self.log_archive.clone()?,
+            org_id: self.org_id.clone()?,
+        })
+    }
+}
+
+/// The organization's id (`o-…`): `DescribeOrganization`, from the management account.
+pub async fn organization_id(client: &aws_sdk_organizations::Client) -> Result<String, ListError> {
+    use crate::error::aws_err;
+    let out = client
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|e| ListError(aws_err("organizations:DescribeOrganization")(e)))?;
+    Ok(out
+        .organization()
+        .and_then(|o| o.id())
+        .unwrap_or_default()
+        .to_owned())
 }
 
 /// A member account as AWS Organizations lists it.

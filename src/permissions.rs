@@ -147,9 +147,31 @@ pub fn policy(
             &[
                 "organizations:ListAccounts",
                 "organizations:ListAccountsForParent",
+                "organizations:DescribeOrganization",
                 "organizations:ListOrganizationalUnitsForParent",
             ],
         ));
+    }
+    if let Some(org) = baseline.organization.as_ref().filter(|o| o.enabled)
+        && org.log_archive.is_some()
+        && baseline.cloudtrail.as_ref().is_some_and(|t| t.enabled)
+    {
+        // The organization trail: trusted access for CloudTrail first, and what
+        // CloudTrail itself checks of the caller when it makes one (its service-linked
+        // role, the organization's services).
+        grants.push(
+            Grant::write(
+                "OrganizationTrail",
+                &[
+                    "organizations:EnableAWSServiceAccess",
+                    "iam:CreateServiceLinkedRole",
+                ],
+            )
+            .and_read(&[
+                "organizations:ListAWSServiceAccessForOrganization",
+                "iam:GetRole",
+            ]),
+        );
     }
     for control in controls {
         grants.extend(control.permissions(baseline, arns));

@@ -4,7 +4,7 @@
 //! name (a second trail would be billed); a trail with our name that falls short is
 //! corrected; otherwise ours is created, delivering to the CloudTrail log bucket.
 
-use super::{Applied, Control, Proposal, Scope, Target};
+use super::{Applied, Control, Proposal, Scope, Seat, Target};
 use crate::baseline::{Baseline, BucketTemplate};
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
@@ -178,6 +178,9 @@ impl Trail {
         if let Some((group, _)) = &self.cloudwatch {
             v["cloudwatch_logs_group"] = json!(group);
         }
+        if self.organization {
+            v["organization"] = json!(true);
+        }
         v
     }
 }
@@ -196,6 +199,8 @@ pub enum Op {
         bucket: String,
         key_alias: String,
         cloudwatch: Option<(String, String)>,
+        /// An organization trail (IsOrganizationTrail), after trusted access for CloudTrail.
+        organization: bool,
     },
     Update {
         name: String,
@@ -207,12 +212,15 @@ pub enum Op {
         cloudwatch: Option<(String, String)>,
         event_selectors: bool,
         start_logging: bool,
+        /// Made an organization trail (trusted access for CloudTrail first).
+        organization: bool,
     },
 }
 
 impl Control for CloudTrail {
     const NAME: &'static str = "cloudtrail";
     const SCOPE: Scope = Scope::Account;
+    const SEAT: Seat = Seat::OrganizationTrail;
     const AFTER: &'static [&'static str] = &["log_key", "log_buckets", "cloudtrail_logs"];
     type Desired = Desired;
     type Observed = Observed;
@@ -262,12 +270,21 @@ impl Control for CloudTrail {
 
     async fn observe(target: &Target, desired: &Desired) -> Result<Observed, TargetError> {
         let kms = target.kms();
+        let account = Account::of(target);
+        // The organization trail's key is the log archive's, named by its alias ARN: not
+        // readable from here.
+        let central = account.central.is_some();
         let (key, trails) = tokio::join!(
-            kms::describe(&kms, &desired.key_alias),
+            async {
+                match central {
+                    true => Ok(None),
+                    false => kms::describe(&kms, &desired.key_alias).await,
+                }
+            },
             observe_trails(target, &desired.name)
         );
         Ok(Observed {
-            account: Account::of(target),
+            account,
             key_arn: key?.map(|(_, arn, _)| arn),
             trails: trails?,
         })
@@ -278,7 +295,8 @@ impl Control for CloudTrail {
     }
 
     async fn apply(target: &Target, op: &Op) -> Result<Applied, TargetError> {
-        apply_with(&target.cloudtrail(), &target.kms(), op).await
+        let organizations = target.session.organizations(&target.partition);
+        apply_with(&target.cloudtrail(), &target.kms(), &organizations, op).await
     }
 }
 
@@ -368,10 +386,22 @@ pub fn all_management_events(
 
 pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
     let address = format!("cloudtrail.trail[{:?}]", desired.name);
+    let account = &observed.account;
+    // In an organization with a log archive: the organization trail, encrypted with the
+    // archive's log key (CloudTrail takes its alias ARN), into the archive's bucket.
+    let central = account.central.as_ref();
+    let key_alias = match central {
+        None => desired.key_alias.clone(),
+        Some(c) => format!(
+            "arn:{}:kms:{}:{}:{}",
+            account.partition, account.home_region, c.archive, desired.key_alias
+        ),
+    };
     let key = observed
         .key_arn
         .clone()
-        .unwrap_or_else(|| desired.key_alias.clone());
+        .unwrap_or_else(|| key_alias.clone());
+    let organization_ok = |t: &Trail| central.is_none() || t.organization;
     let cloudwatch = desired.cloudwatch_logs.then(|| {
         (
             names::trail_group_arn(&observed.account, &desired.name),
@@ -386,7 +416,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
     if let Some(t) = observed
         .trails
         .iter()
-        .find(|t| t.compliant() && delivers(t))
+        .find(|t| t.compliant() && delivers(t) && organization_ok(t))
     {
         let p = Proposal::new(address, Action::NoOp).before(t.view());
         return if t.name == desired.name && t.home_region == observed.account.home_region {
@@ -406,7 +436,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
         None => {
             let bucket = desired
                 .bucket
-                .render(&observed.account.id, &observed.account.home_region);
+                .render(account.log_account(), &account.home_region);
             let after = Trail {
                 name: desired.name.clone(),
                 bucket: bucket.clone(),
@@ -417,6 +447,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
                 logging: true,
                 all_management_events: true,
                 cloudwatch: cloudwatch.clone(),
+                organization: central.is_some(),
                 ..Trail::default()
             };
             let p = Proposal::new(address, Action::Create)
@@ -424,8 +455,9 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
                 .op(Op::Create {
                     name: desired.name.clone(),
                     bucket,
-                    key_alias: desired.key_alias.clone(),
+                    key_alias: key_alias.clone(),
                     cloudwatch,
+                    organization: central.is_some(),
                 });
             match observed.trails.iter().find(|t| t.compliant()) {
                 Some(t) => p.reason(format!(
@@ -441,7 +473,8 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
                 && t.global_service_events
                 && t.log_file_validation
                 && t.kms_key.is_some()
-                && delivers(t));
+                && delivers(t)
+                && organization_ok(t));
             let after = Trail {
                 multi_region: true,
                 global_service_events: true,
@@ -450,6 +483,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
                 logging: true,
                 all_management_events: true,
                 cloudwatch: cloudwatch.clone().or_else(|| t.cloudwatch.clone()),
+                organization: t.organization || central.is_some(),
                 ..t.clone()
             };
             Proposal::new(address, Action::Update)
@@ -458,10 +492,11 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Proposal<Op> {
                 .op(Op::Update {
                     name: t.name.clone(),
                     settings,
-                    key_alias: t.kms_key.is_none().then(|| desired.key_alias.clone()),
+                    key_alias: t.kms_key.is_none().then(|| key_alias.clone()),
                     cloudwatch,
                     event_selectors: !t.all_management_events,
                     start_logging: !t.logging,
+                    organization: central.is_some() && !t.organization,
                 })
         }
     }
@@ -477,16 +512,41 @@ fn management_selector() -> EventSelector {
 pub async fn apply_with(
     client: &aws_sdk_cloudtrail::Client,
     kms: &aws_sdk_kms::Client,
+    organizations: &aws_sdk_organizations::Client,
     op: &Op,
 ) -> Result<Applied, TargetError> {
+    // An alias ARN names a key of another account (the log archive's): CloudTrail
+    // resolves it; our own alias is resolved here.
+    let resolve = |alias: &str| {
+        let alias = alias.to_owned();
+        async move {
+            match alias.starts_with("arn:") {
+                true => Ok(alias),
+                false => kms::resolve_arn(kms, &alias).await,
+            }
+        }
+    };
+    let organization = match op {
+        Op::Create { organization, .. } | Op::Update { organization, .. } => *organization,
+    };
+    if organization {
+        // An organization trail made through the API needs trusted access first.
+        organizations
+            .enable_aws_service_access()
+            .service_principal("cloudtrail.amazonaws.com")
+            .send()
+            .await
+            .map_err(aws_err("organizations:EnableAWSServiceAccess"))?;
+    }
     let (name, selectors, start) = match op {
         Op::Create {
             name,
             bucket,
             key_alias,
             cloudwatch,
+            organization,
         } => {
-            let key = kms::resolve_arn(kms, key_alias).await?;
+            let key = resolve(key_alias).await?;
             let created = with_role_retry(|| {
                 client
                     .create_trail()
@@ -496,6 +556,7 @@ pub async fn apply_with(
                     .include_global_service_events(true)
                     .enable_log_file_validation(true)
                     .kms_key_id(&key)
+                    .is_organization_trail(*organization)
                     .set_cloud_watch_logs_log_group_arn(cloudwatch.as_ref().map(|c| c.0.clone()))
                     .set_cloud_watch_logs_role_arn(cloudwatch.as_ref().map(|c| c.1.clone()))
                     .send()
@@ -521,10 +582,11 @@ pub async fn apply_with(
             cloudwatch,
             event_selectors,
             start_logging,
+            organization,
         } => {
             if *settings {
                 let key = match key_alias {
-                    Some(alias) => Some(kms::resolve_arn(kms, alias).await?),
+                    Some(alias) => Some(resolve(alias).await?),
                     None => None,
                 };
                 with_role_retry(|| {
@@ -535,6 +597,7 @@ pub async fn apply_with(
                         .include_global_service_events(true)
                         .enable_log_file_validation(true)
                         .set_kms_key_id(key.clone())
+                        .set_is_organization_trail(organization.then_some(true))
                         .set_cloud_watch_logs_log_group_arn(
                             cloudwatch.as_ref().map(|c| c.0.clone()),
                         )
@@ -652,9 +715,53 @@ mod tests {
                 bucket: "baseline-cloudtrail-123456789012-us-east-1".into(),
                 key_alias: "alias/baseline-logs".into(),
                 cloudwatch: None,
+                organization: false,
             })
         );
         assert_eq!(p.after.unwrap()["kms_key"], "alias/baseline-logs");
+    }
+
+    #[test]
+    fn with_a_log_archive_the_management_account_has_the_organization_trail_into_it() {
+        let mut o = observed(vec![]);
+        o.account.central = Some(crate::toolkit::account::CentralLogs {
+            management: "123456789012".into(),
+            archive: "333333333333".into(),
+            org_id: "o-abcdefghij".into(),
+        });
+        let p = plan(&desired(), &o);
+        assert_eq!(
+            p.op,
+            Some(Op::Create {
+                name: "baseline-trail".into(),
+                bucket: "baseline-cloudtrail-333333333333-us-east-1".into(),
+                key_alias: "arn:aws:kms:us-east-1:333333333333:alias/baseline-logs".into(),
+                cloudwatch: None,
+                organization: true,
+            })
+        );
+        assert_eq!(p.after.unwrap()["organization"], true);
+        // A compliant trail of the account alone is not the organization's: ours is made
+        // one (trusted access, then IsOrganizationTrail), another is not adopted.
+        o.trails = vec![good("other"), good("baseline-trail")];
+        let p = plan(&desired(), &o);
+        assert_eq!(p.action, Action::Update);
+        assert!(matches!(
+            p.op,
+            Some(Op::Update {
+                organization: true,
+                settings: true,
+                key_alias: None,
+                ..
+            })
+        ));
+        // An organization trail that meets the rest is adopted whatever its name.
+        o.trails = vec![Trail {
+            organization: true,
+            ..good("aws-controltower-BaselineCloudTrail")
+        }];
+        let p = plan(&desired(), &o);
+        assert_eq!((p.action, p.op.is_none()), (Action::NoOp, true));
     }
 
     #[test]
@@ -686,7 +793,8 @@ mod tests {
                 key_alias: Some("alias/baseline-logs".into()),
                 cloudwatch: None,
                 event_selectors: true,
-                start_logging: true
+                start_logging: true,
+                organization: false,
             })
         );
         assert_eq!(p.before.unwrap()["logging"], false);

@@ -4,7 +4,7 @@
 //! [`RootUsageAlarm`] the metric filter and the alarm, which notifies the alerts topic
 //! (after the log group and the topic).
 
-use super::{Applied, Control, Proposal, Scope, Target};
+use super::{Applied, Control, Proposal, Scope, Seat, Target};
 use crate::baseline::Baseline;
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err};
@@ -83,6 +83,7 @@ pub struct CloudTrailLogs;
 impl Control for CloudTrailLogs {
     const NAME: &'static str = "cloudtrail_logs";
     const SCOPE: Scope = Scope::Account;
+    const SEAT: Seat = Seat::OrganizationTrail;
     type Desired = Desired;
     type Observed = Observed;
     type Op = Op;
@@ -264,6 +265,7 @@ pub enum AlarmOp {
 impl Control for RootUsageAlarm {
     const NAME: &'static str = "root_usage_alarm";
     const SCOPE: Scope = Scope::Account;
+    const SEAT: Seat = Seat::OrganizationTrail;
     const AFTER: &'static [&'static str] = &["cloudtrail_logs", "notifications"];
     type Desired = AlarmDesired;
     type Observed = AlarmObserved;

@@ -387,9 +387,10 @@ pub fn plan(desired: &Desired, observed: &Observed, region: &str) -> Vec<Proposa
 
     // The delivery channel: to the Config bucket, at least as often as the baseline says.
     let address = format!("config.delivery_channel[\"{region}\"]");
-    let bucket = desired
-        .bucket
-        .render(&observed.account.id, &observed.account.home_region);
+    let bucket = desired.bucket.render(
+        observed.account.log_account(),
+        &observed.account.home_region,
+    );
     let wanted = desired.frequency.as_api();
     match &observed.channel {
         None => {

@@ -6,7 +6,7 @@
 //! adopted and only what it lacks is applied; its other policy statements and lifecycle
 //! rules stay.
 
-use super::{Applied, Control, Proposal, Scope, Target};
+use super::{Applied, Control, Proposal, Scope, Seat, Target};
 use crate::baseline::{Baseline, Bounded, BucketTemplate};
 use crate::error::TargetError;
 use crate::error::{AwsError, aws_err, tolerate};
@@ -209,6 +209,7 @@ impl Control for LogBuckets {
     const NAME: &'static str = "log_buckets";
     const SCOPE: Scope = Scope::Account;
     const AFTER: &'static [&'static str] = &["log_key"];
+    const SEAT: Seat = Seat::LogArchive;
     type Desired = Desired;
     type Observed = Observed;
     type Op = BucketOp;
@@ -455,24 +456,35 @@ pub fn statements(w: &Wanted, account: &Account, trail_name: &str) -> Vec<Value>
         "Condition": { "Bool": { "aws:SecureTransport": "false" } }
     })];
     if w.cloudtrail {
+        // The trail of this account, or in an organization the management account's
+        // organization trail, which writes its own logs under its account and the
+        // members' under the organization's id.
         let trail = account.trail_arn(trail_name);
+        let source = account.trail_account();
+        let written = match &account.central {
+            None => json!(format!("{bucket}/AWSLogs/{}/*", account.id)),
+            Some(c) => json!([
+                format!("{bucket}/AWSLogs/{}/*", c.management),
+                format!("{bucket}/AWSLogs/{}/*", c.org_id)
+            ]),
+        };
         out.push(json!({
             "Sid": "BaselineCloudTrailAclCheck",
             "Effect": "Allow",
             "Principal": { "Service": "cloudtrail.amazonaws.com" },
             "Action": "s3:GetBucketAcl",
             "Resource": bucket,
-            "Condition": { "StringEquals": { "aws:SourceAccount": account.id, "aws:SourceArn": trail } }
+            "Condition": { "StringEquals": { "aws:SourceAccount": source, "aws:SourceArn": trail } }
         }));
         out.push(json!({
             "Sid": "BaselineCloudTrailWrite",
             "Effect": "Allow",
             "Principal": { "Service": "cloudtrail.amazonaws.com" },
             "Action": "s3:PutObject",
-            "Resource": format!("{bucket}/AWSLogs/{}/*", account.id),
+            "Resource": written,
             "Condition": { "StringEquals": {
                 "s3:x-amz-acl": "bucket-owner-full-control",
-                "aws:SourceAccount": account.id,
+                "aws:SourceAccount": source,
                 "aws:SourceArn": trail
             } }
         }));
@@ -498,7 +510,20 @@ pub fn statements(w: &Wanted, account: &Account, trail_name: &str) -> Vec<Value>
     if w.config {
         // AWS Config's deliveries carry no stable source ARN per recorder: the account
         // is the confused-deputy condition AWS documents for Config.
-        let cond = json!({ "StringEquals": { "aws:SourceAccount": account.id } });
+        // In an organization every member's recorder delivers here: the organization's
+        // id is the condition (aws:SourceOrgID), each under its own account's prefix.
+        let (cond, written, writer) = match &account.central {
+            None => (
+                json!({ "StringEquals": { "aws:SourceAccount": account.id } }),
+                format!("{bucket}/AWSLogs/{}/Config/*", account.id),
+                json!({ "aws:SourceAccount": account.id }),
+            ),
+            Some(c) => (
+                json!({ "StringEquals": { "aws:SourceOrgID": c.org_id } }),
+                format!("{bucket}/AWSLogs/*/Config/*"),
+                json!({ "aws:SourceOrgID": c.org_id }),
+            ),
+        };
         for (sid, action) in [
             ("BaselineConfigAclCheck", "s3:GetBucketAcl"),
             ("BaselineConfigListBucket", "s3:ListBucket"),
@@ -517,14 +542,20 @@ pub fn statements(w: &Wanted, account: &Account, trail_name: &str) -> Vec<Value>
             "Effect": "Allow",
             "Principal": { "Service": "config.amazonaws.com" },
             "Action": "s3:PutObject",
-            "Resource": format!("{bucket}/AWSLogs/{}/Config/*", account.id),
-            "Condition": { "StringEquals": {
-                "s3:x-amz-acl": "bucket-owner-full-control",
-                "aws:SourceAccount": account.id
-            } }
+            "Resource": written,
+            "Condition": { "StringEquals": merged(json!({
+                "s3:x-amz-acl": "bucket-owner-full-control"
+            }), writer) }
         }));
     }
     out
+}
+
+fn merged(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
 }
 
 /// Our lifecycle rule.
@@ -990,6 +1021,53 @@ mod tests {
                 "BaselineConfigListBucket",
                 "BaselineConfigWrite"
             ]
+        );
+    }
+
+    #[test]
+    fn in_the_log_archive_the_organization_trail_and_every_member_may_write() {
+        let mut archive = Account::example("us-east-1");
+        archive.id = "333333333333".into();
+        archive.central = Some(crate::toolkit::account::CentralLogs {
+            management: "111111111111".into(),
+            archive: "333333333333".into(),
+            org_id: "o-abcdefghij".into(),
+        });
+        let w = Wanted {
+            name: "logs".into(),
+            cloudtrail: true,
+            config: true,
+            access_logs: false,
+            log_sources: vec![],
+            log_to: None,
+        };
+        let st = statements(&w, &archive, "baseline-trail");
+        let by_sid = |sid: &str| st.iter().find(|s| s["Sid"] == sid).unwrap().clone();
+        let trail = by_sid("BaselineCloudTrailWrite");
+        assert_eq!(
+            trail["Resource"],
+            json!([
+                "arn:aws:s3:::logs/AWSLogs/111111111111/*",
+                "arn:aws:s3:::logs/AWSLogs/o-abcdefghij/*"
+            ])
+        );
+        assert_eq!(
+            trail["Condition"]["StringEquals"]["aws:SourceArn"],
+            "arn:aws:cloudtrail:us-east-1:111111111111:trail/baseline-trail"
+        );
+        assert_eq!(
+            trail["Condition"]["StringEquals"]["aws:SourceAccount"],
+            "111111111111"
+        );
+        let config = by_sid("BaselineConfigWrite");
+        assert_eq!(config["Resource"], "arn:aws:s3:::logs/AWSLogs/*/Config/*");
+        assert_eq!(
+            config["Condition"]["StringEquals"],
+            json!({"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceOrgID": "o-abcdefghij"})
+        );
+        assert_eq!(
+            by_sid("BaselineConfigAclCheck")["Condition"],
+            json!({"StringEquals": {"aws:SourceOrgID": "o-abcdefghij"}})
         );
     }
 

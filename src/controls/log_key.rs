@@ -3,7 +3,7 @@
 //! this account's trail, and lets AWS Config use it for this account only. An existing
 //! key behind the alias is adopted; its policy keeps statements that are not ours.
 
-use super::{Applied, Control, Proposal, Scope, Target};
+use super::{Applied, Control, Proposal, Scope, Seat, Target};
 use crate::baseline::{Baseline, KmsAlias};
 use crate::error::TargetError;
 use crate::permissions::{Arns, Grant};
@@ -46,6 +46,7 @@ pub struct Observed {
 impl Control for LogKey {
     const NAME: &'static str = "log_key";
     const SCOPE: Scope = Scope::Account;
+    const SEAT: Seat = Seat::LogArchive;
     type Desired = Desired;
     type Observed = Observed;
     type Op = Op;
@@ -85,8 +86,15 @@ pub fn statements(account: &Account, trail_name: &str) -> Vec<Value> {
     let trail = account.trail_arn(trail_name);
     let any_trail = format!(
         "arn:{}:cloudtrail:*:{}:trail/*",
-        account.partition, account.id
+        account.partition,
+        account.trail_account()
     );
+    // AWS Config: this account's, or in an organization every member's (aws:SourceOrgID,
+    // the condition the AWS Config guide gives for an organization's delivery).
+    let config_condition = match &account.central {
+        None => json!({ "StringEquals": { "aws:SourceAccount": account.id } }),
+        Some(c) => json!({ "StringEquals": { "aws:SourceOrgID": c.org_id } }),
+    };
     vec![
         json!({
             "Sid": "BaselineAccountAdministers",
@@ -120,7 +128,7 @@ pub fn statements(account: &Account, trail_name: &str) -> Vec<Value> {
             "Principal": { "Service": "config.amazonaws.com" },
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
-            "Condition": { "StringEquals": { "aws:SourceAccount": account.id } }
+            "Condition": config_condition
         }),
     ]
 }

@@ -60,6 +60,12 @@ pub enum Seat {
     /// Only the delegated administrator (`organization.delegated_admin`), in organization
     /// runs.
     DelegatedAdmin,
+    /// The log archive (`organization.log_archive`) in organization runs that name one;
+    /// every account otherwise.
+    LogArchive,
+    /// The management account (its organization trail) in organization runs that name a
+    /// log archive; every account otherwise.
+    OrganizationTrail,
 }
 
 /// What a control works on: the account, and the region of this target.
@@ -229,6 +235,10 @@ impl Account {
             id: target.account.clone(),
             partition: target.partition.clone(),
             home_region: target.home_region.clone(),
+            central: target
+                .organization
+                .as_deref()
+                .and_then(crate::organization::Seats::central_logs),
         }
     }
 }

@@ -306,6 +306,7 @@ fn topic_and_rules(arns: &Arns, config: &NotificationsConfig) -> Grant {
         id: String::new(),
         partition: String::new(),
         home_region: String::new(),
+        central: None,
     };
     resources.extend(
         home_rules(config, &account)

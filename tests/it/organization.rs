@@ -600,3 +600,144 @@ async fn the_management_account_designates_the_delegated_admin_adopts_one_and_ne
     assert!(auto.ec2() && auto.ecr(), "{auto:?}");
     emu.assert_converged(f.path());
 }
+
+const CENTRAL_LOGS: &str = r#"
+regions = ["us-east-1", "eu-west-1"]
+home_region = "us-east-1"
+
+[log_key]
+enabled = true
+
+[log_buckets]
+enabled = true
+
+[cloudtrail]
+enabled = true
+
+[config]
+enabled = true
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_organization_trail_and_every_recorder_deliver_to_the_log_archive() {
+    let emu = Emulator::start();
+    let (ids, _) = organization(&emu).await;
+    let (archive, workload) = (&ids[1], &ids[2]);
+    let f = baseline_file(&format!(
+        "{CENTRAL_LOGS}\n[organization]\nenabled = true\nlog_archive = \"{archive}\"\nexclude_accounts = [\"{}\"]\n",
+        ids[3]
+    ));
+    let base = emu.sdk("us-east-1").await;
+    let org_id = aws_sdk_organizations::Client::new(&base)
+        .describe_organization()
+        .send()
+        .await
+        .unwrap()
+        .organization()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned();
+
+    let plan = emu.run(&["plan"], f.path());
+    let text = output(&plan);
+    if std::env::var_os("SHOW_PLAN").is_some() {
+        eprintln!("{text}");
+    }
+    let trail_bucket = format!("baseline-cloudtrail-{archive}-us-east-1");
+    let config_bucket = format!("baseline-config-{archive}-us-east-1");
+    // The buckets and key only in the archive, the trail only in the management account.
+    assert!(
+        text.contains(&format!(
+            "+ account[\"{archive}\"].s3.log_bucket[\"{trail_bucket}\"]"
+        )) || text.contains(&trail_bucket),
+        "{text}"
+    );
+    for member in ["123456789012", &ids[0], workload] {
+        assert!(
+            !text.contains(&format!("account[\"{member}\"].kms.log_key")),
+            "{member} has no log key of its own: {text}"
+        );
+    }
+    assert!(
+        text.contains("account[\"123456789012\"].cloudtrail.trail[\"baseline-trail\"]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("account[\"{workload}\"].cloudtrail.trail")),
+        "{text}"
+    );
+
+    let apply = emu.run(&["apply", "--auto-approve"], f.path());
+    let text = output(&apply);
+    assert_eq!(apply.status.code(), Some(0), "{text}");
+
+    // The organization trail: management's, into the archive, with the archive's key.
+    let trails = aws_sdk_cloudtrail::Client::new(&base)
+        .describe_trails()
+        .send()
+        .await
+        .unwrap();
+    let trail = trails
+        .trail_list()
+        .iter()
+        .find(|t| t.name() == Some("baseline-trail"))
+        .expect("the organization trail");
+    assert_eq!(trail.is_organization_trail(), Some(true));
+    assert_eq!(trail.s3_bucket_name(), Some(trail_bucket.as_str()));
+    let in_archive = crate::emulator::in_member(&emu, archive).await;
+    let key = aws_sdk_kms::Client::new(&in_archive)
+        .describe_key()
+        .key_id("alias/baseline-logs")
+        .send()
+        .await
+        .expect("the log key is the archive's")
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    assert_eq!(trail.kms_key_id(), Some(key.as_str()));
+
+    // The archive's bucket policy lets the organization write, by its id.
+    let s3 = aws_sdk_s3::Client::new(&in_archive);
+    let policy = s3
+        .get_bucket_policy()
+        .bucket(&config_bucket)
+        .send()
+        .await
+        .unwrap();
+    let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    assert!(
+        policy["Statement"].as_array().unwrap().iter().any(
+            |s| s["Condition"]["StringEquals"]["aws:SourceOrgID"] == org_id.as_str()
+                && s["Action"] == "s3:PutObject"
+        ),
+        "{policy}"
+    );
+
+    // A workload records to the archive's Config bucket and has no buckets of its own.
+    let in_workload = crate::emulator::in_member(&emu, workload).await;
+    let channels = aws_sdk_config::Client::new(&in_workload)
+        .describe_delivery_channels()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        channels.delivery_channels()[0].s3_bucket_name(),
+        Some(config_bucket.as_str())
+    );
+    let own = aws_sdk_s3::Client::new(&in_workload)
+        .list_buckets()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        own.buckets()
+            .iter()
+            .all(|b| !b.name().unwrap_or_default().contains(workload.as_str())),
+        "{own:?}"
+    );
+
+    emu.assert_converged(f.path());
+}
