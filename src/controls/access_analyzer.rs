@@ -18,6 +18,8 @@ pub struct AccessAnalyzer;
 
 pub const EXTERNAL: &str = "ACCOUNT";
 pub const UNUSED: &str = "ACCOUNT_UNUSED_ACCESS";
+/// The organization's external-access analyzer, in the delegated administrator.
+pub const ORGANIZATION: &str = "ORGANIZATION";
 
 /// IAM Access Analyzer in every target region.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -82,6 +84,9 @@ pub struct CreateAnalyzer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
     pub home: bool,
+    /// The account is the organization's delegated administrator (an organization run
+    /// that names one): it also gets the organization analyzer in the home region.
+    pub administers: bool,
     pub analyzers: Vec<Analyzer>,
 }
 
@@ -112,8 +117,13 @@ impl Control for AccessAnalyzer {
     }
 
     async fn observe(target: &Target, _: &AccessAnalyzerConfig) -> Result<Observed, TargetError> {
+        let administers = target
+            .organization
+            .as_ref()
+            .is_some_and(|o| o.delegated_admin.as_deref() == Some(target.account.as_str()));
         Ok(Observed {
             home: target.region == target.home_region,
+            administers,
             analyzers: observe_with(&target.access_analyzer()).await?,
         })
     }
@@ -123,7 +133,17 @@ impl Control for AccessAnalyzer {
         observed: &Observed,
         region: &str,
     ) -> Vec<Proposal<CreateAnalyzer>> {
-        plan(desired, &observed.analyzers, region, observed.home)
+        let mut out = plan(desired, &observed.analyzers, region, observed.home);
+        if observed.administers && observed.home {
+            out.push(proposal(
+                "organization_analyzer",
+                ORGANIZATION,
+                format!("{}-organization", desired.name.0),
+                &observed.analyzers,
+                region,
+            ));
+        }
+        out
     }
 
     async fn apply(target: &Target, op: &CreateAnalyzer) -> Result<Applied, TargetError> {
@@ -172,25 +192,33 @@ pub fn plan(
     }
     wanted
         .into_iter()
-        .map(|(what, kind, name)| {
-            let address = format!("access_analyzer.{what}[\"{region}\"]");
-            match observed.iter().find(|a| a.kind == kind && a.usable()) {
-                Some(existing) => {
-                    let p = Proposal::new(address, Action::NoOp).before(
-                        json!({ "name": existing.name, "type": kind, "status": existing.status }),
-                    );
-                    if existing.name == name {
-                        p
-                    } else {
-                        p.reason(format!("adopted the existing analyzer {:?}", existing.name))
-                    }
-                }
-                None => Proposal::new(address, Action::Create)
-                    .after(json!({ "name": name, "type": kind }))
-                    .op(CreateAnalyzer { name, kind }),
-            }
-        })
+        .map(|(what, kind, name)| proposal(what, kind, name, observed, region))
         .collect()
+}
+
+/// An analyzer of `kind`: any usable one is adopted, else ours is created.
+fn proposal(
+    what: &str,
+    kind: &'static str,
+    name: String,
+    observed: &[Analyzer],
+    region: &str,
+) -> Proposal<CreateAnalyzer> {
+    let address = format!("access_analyzer.{what}[\"{region}\"]");
+    match observed.iter().find(|a| a.kind == kind && a.usable()) {
+        Some(existing) => {
+            let p = Proposal::new(address, Action::NoOp)
+                .before(json!({ "name": existing.name, "type": kind, "status": existing.status }));
+            if existing.name == name {
+                p
+            } else {
+                p.reason(format!("adopted the existing analyzer {:?}", existing.name))
+            }
+        }
+        None => Proposal::new(address, Action::Create)
+            .after(json!({ "name": name, "type": kind }))
+            .op(CreateAnalyzer { name, kind }),
+    }
 }
 
 pub async fn apply_with(
@@ -242,6 +270,59 @@ mod tests {
             kind: kind.into(),
             status: status.into(),
         }
+    }
+
+    #[test]
+    fn the_delegated_administrator_also_gets_the_organization_analyzer_at_home() {
+        let observed = |home, administers, analyzers| Observed {
+            home,
+            administers,
+            analyzers,
+        };
+        let p = <AccessAnalyzer as Control>::plan(
+            &desired(false),
+            &observed(true, true, vec![]),
+            "us-east-1",
+        );
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            p[1].address,
+            "access_analyzer.organization_analyzer[\"us-east-1\"]"
+        );
+        assert_eq!(
+            p[1].op,
+            Some(CreateAnalyzer {
+                name: "baseline-external-access-organization".into(),
+                kind: ORGANIZATION
+            })
+        );
+        // Elsewhere, and in any other account, none; an existing one is adopted.
+        assert_eq!(
+            <AccessAnalyzer as Control>::plan(
+                &desired(false),
+                &observed(false, true, vec![]),
+                "eu-west-1"
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            <AccessAnalyzer as Control>::plan(
+                &desired(false),
+                &observed(true, false, vec![]),
+                "us-east-1"
+            )
+            .len(),
+            1
+        );
+        let theirs = analyzer("org-wide", ORGANIZATION, "ACTIVE");
+        let p = <AccessAnalyzer as Control>::plan(
+            &desired(false),
+            &observed(true, true, vec![theirs]),
+            "us-east-1",
+        );
+        assert_eq!((p[1].action, p[1].op.is_none()), (Action::NoOp, true));
+        assert!(p[1].reason.as_deref().unwrap().contains("org-wide"));
     }
 
     #[test]
