@@ -519,6 +519,55 @@ def _org_register_checked(self, **kwargs):
 
 moto.organizations.models.OrganizationsBackend.register_delegated_administrator = _org_register_checked
 
+# AWS Config's aggregators take their delegated administrator as `config.amazonaws.com`
+# (the AWS Config guide's RegisterDelegatedAdministrator example); moto's list of
+# delegated-administrator services has only config-multiaccountsetup.
+if "config.amazonaws.com" not in moto.organizations.models.FakeDelegatedAdministrator.SUPPORTED_SERVICES:
+    moto.organizations.models.FakeDelegatedAdministrator.SUPPORTED_SERVICES.append("config.amazonaws.com")
+
+# AWS Config organization aggregators (PutConfigurationAggregator API reference): only the
+# management account or the registered delegated administrator for config.amazonaws.com
+# may make one (OrganizationAccessDeniedException), and the role must be one Config can
+# assume in the caller's account (InvalidRoleException); moto accepts any caller and role.
+import moto.config.models  # noqa: E402
+
+_put_aggregator = moto.config.models.ConfigBackend.put_configuration_aggregator
+
+
+def _config_admin_of(account):
+    backend = _organization_of(account)
+    if backend is None:
+        return False
+    if backend.org.master_account_id == account:
+        return True
+    return any(admin.account.id == account and "config.amazonaws.com" in admin.services
+               for admin in backend.admins)
+
+
+def _put_aggregator_checked(self, config_aggregator):
+    source = config_aggregator.get("OrganizationAggregationSource")
+    if source:
+        if not _config_admin_of(self.account_id):
+            raise JsonRESTError(
+                "OrganizationAccessDeniedException",
+                "(emulator) You are not a registered delegated administrator for Config: the management account registers one for config.amazonaws.com first.",
+            )
+        role_arn = source.get("RoleArn", "")
+        parts = role_arn.split(":", 5)
+        name = parts[5].rsplit("/", 1)[-1] if len(parts) == 6 else ""
+        roles = moto.iam.models.iam_backends[self.account_id]["global"].get_roles()
+        role = next((r for r in roles if r.name == name), None)
+        if len(parts) != 6 or parts[4] != self.account_id or role is None \
+                or "config.amazonaws.com" not in json.dumps(role.assume_role_policy_document):
+            raise JsonRESTError(
+                "InvalidRoleException",
+                f"(emulator) The role {role_arn} is not a role of this account that config.amazonaws.com can assume.",
+            )
+    return _put_aggregator(self, config_aggregator)
+
+
+moto.config.models.ConfigBackend.put_configuration_aggregator = _put_aggregator_checked
+
 # Organization trails. AWS makes one only from the management account (moto: any), only
 # once trusted access for CloudTrail is on when made through the API (moto: without),
 # and only when the bucket's policy lets CloudTrail write the organization's prefix

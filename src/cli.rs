@@ -152,6 +152,16 @@ pub struct RunArgs {
     /// work a scheduler can shard on.
     #[arg(long = "account", value_name = "ID")]
     pub accounts: Vec<String>,
+    /// With an enabled [organization]: the accounts of one shard, as `baseline accounts`
+    /// lists them (JSON lines with an "id", or one id per line). A shard works only on the
+    /// settings of each account itself: the organization's steps are --org-only's.
+    #[arg(long, value_name = "FILE", conflicts_with = "org_only")]
+    pub account_file: Option<PathBuf>,
+    /// With an enabled [organization]: only the accounts that hold the organization's own
+    /// steps (the management account, the delegated administrator, the log archive), each
+    /// whole: run it once, before the shards.
+    #[arg(long, conflicts_with = "accounts")]
+    pub org_only: bool,
     /// With an enabled [organization]: most accounts worked on at once; --concurrency
     /// bounds the requests of all of them together.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=512))]

@@ -128,19 +128,43 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         sha256: report::sha256_hex(&std::fs::read(&run.baseline).unwrap_or_default()),
     };
 
-    check_account_ids(&run.accounts)?;
+    let mut only = run.accounts.clone();
+    if let Some(file) = &run.account_file {
+        only.extend(read_account_file(file)?);
+    }
+    check_account_ids(&only)?;
     let organization = baseline.organization.as_ref().filter(|o| o.enabled);
-    if organization.is_none() && !run.accounts.is_empty() {
+    let flag = [
+        (!run.accounts.is_empty(), "--account"),
+        (run.account_file.is_some(), "--account-file"),
+        (run.org_only, "--org-only"),
+    ]
+    .into_iter()
+    .find_map(|(used, flag)| used.then_some(flag));
+    if let (None, Some(flag)) = (organization, flag) {
         anyhow::bail!(
-            "--account needs an enabled [organization] table in {}",
+            "{flag} needs an enabled [organization] table in {}",
             run.baseline.display()
         );
     }
+    let central_logs = organization.is_some_and(|o| o.log_archive.is_some());
 
     let session = connect(g).await?;
     let session = Arc::new(session);
     let ctx = Context::discover(session.clone(), &baseline).await?;
-    let controls = baseline::controls::registry();
+    let mut controls = baseline::controls::registry();
+    // A shard leaves the organization's steps to --org-only, which works on the accounts
+    // that hold them, whole (their steps need the account's own detector, hub, buckets).
+    if run.account_file.is_some() {
+        controls.retain(|c| !c.seat().organization_step(central_logs));
+    }
+    if let Some(config) = organization.filter(|_| run.org_only) {
+        // The organization's steps are held by these accounts only.
+        only = std::iter::once(ctx.account.clone())
+            .chain(config.delegated_admin.iter().map(|a| a.0.clone()))
+            .chain(config.log_archive.iter().map(|a| a.0.clone()))
+            .collect();
+    }
 
     let progress = progress_bar(g.quiet);
     let scope = match organization {
@@ -150,7 +174,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 account: ctx.account.clone(),
                 partition: ctx.partition.clone(),
             };
-            let selection = select_accounts(&session, &caller, config, &run.accounts).await?;
+            let selection = select_accounts(&session, &caller, config, &only).await?;
             // With a log archive, its buckets and key let the organization write: by id.
             let org_id = match &config.log_archive {
                 Some(_) => Some(
@@ -336,6 +360,37 @@ impl Scope {
             ),
         }
     }
+}
+
+/// `--account-file`: the ids of `baseline accounts`' JSON lines, or one id per line.
+fn read_account_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the account file: {e}", path.display()))?;
+    let mut ids = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let id = match line.starts_with('{') {
+            true => serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_owned)),
+            false => Some(line.to_owned()),
+        };
+        match id {
+            Some(id) => ids.push(id),
+            None => anyhow::bail!(
+                "{}:{}: expected a JSON line with an \"id\" (as `baseline accounts` prints) or an account id",
+                path.display(),
+                n + 1
+            ),
+        }
+    }
+    if ids.is_empty() {
+        anyhow::bail!("{}: the account file names no account", path.display());
+    }
+    Ok(ids)
 }
 
 fn check_account_ids(ids: &[String]) -> anyhow::Result<()> {

@@ -24,6 +24,7 @@ pub mod chatbot;
 pub mod cloudtrail;
 pub mod cloudtrail_logs;
 pub mod config;
+pub mod config_aggregator;
 pub mod config_retention;
 pub mod default_vpc;
 pub mod delegated_admin;
@@ -66,6 +67,19 @@ pub enum Seat {
     /// The management account (its organization trail) in organization runs that name a
     /// log archive; every account otherwise.
     OrganizationTrail,
+}
+
+impl Seat {
+    /// Whether a control of this seat is one of the organization's own steps (run once,
+    /// by `--org-only`), not a setting of each account (run by every shard). The log
+    /// archive's and the organization trail's are, when the organization has central logs.
+    pub fn organization_step(self, central_logs: bool) -> bool {
+        match self {
+            Seat::Every => false,
+            Seat::Management | Seat::DelegatedAdmin => true,
+            Seat::LogArchive | Seat::OrganizationTrail => central_logs,
+        }
+    }
 }
 
 /// What a control works on: the account, and the region of this target.

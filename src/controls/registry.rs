@@ -4,10 +4,10 @@
 
 use super::{Control, DynControl, register};
 use super::{
-    access_analyzer, chatbot, cloudtrail, cloudtrail_logs, config, config_retention, default_vpc,
-    delegated_admin, detective, ebs_encryption, guardduty, iam_credentials, inspector, log_buckets,
-    log_key, notifications, org_configuration, password_policy, s3_block_public_access,
-    security_contact, security_hub, webhooks,
+    access_analyzer, chatbot, cloudtrail, cloudtrail_logs, config, config_aggregator,
+    config_retention, default_vpc, delegated_admin, detective, ebs_encryption, guardduty,
+    iam_credentials, inspector, log_buckets, log_key, notifications, org_configuration,
+    password_policy, s3_block_public_access, security_contact, security_hub, webhooks,
 };
 use crate::graph;
 use std::sync::Arc;
@@ -56,6 +56,7 @@ controls![
     cloudtrail::CloudTrail,
     cloudtrail_logs::RootUsageAlarm,
     config::Config,
+    config_aggregator::ConfigAggregator,
     config_retention::ConfigRetention,
     iam_credentials::IamCredentials,
 ];

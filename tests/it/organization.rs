@@ -741,3 +741,119 @@ async fn the_organization_trail_and_every_recorder_deliver_to_the_log_archive() 
 
     emu.assert_converged(f.path());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_organization_step_runs_once_and_shards_work_only_on_their_accounts() {
+    let emu = Emulator::start();
+    let (ids, _) = organization(&emu).await;
+    let (tooling, archive, a, b) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+    let f = baseline_file(&format!(
+        "{CENTRAL_LOGS}\n[password_policy]\nenabled = true\nminimum_length = 14\n\n[guardduty]\nenabled = true\n\n[organization]\nenabled = true\ndelegated_admin = \"{tooling}\"\nlog_archive = \"{archive}\"\n"
+    ));
+    // Bad shard files are refused before any request.
+    emu.clear_requests();
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "{\"name\": \"no id\"}\n").unwrap();
+    let out = emu.run(
+        &["plan", "--account-file", bad.path().to_str().unwrap()],
+        f.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        output(&out).contains(":1: expected a JSON line with an \"id\""),
+        "{}",
+        output(&out)
+    );
+    assert!(emu.requests().is_empty());
+
+    // The organization's step: only the management, tooling and archive accounts (each
+    // whole), never a workload.
+    emu.clear_requests();
+    let org = emu.run(&["apply", "--auto-approve", "--org-only"], f.path());
+    let text = output(&org);
+    assert_eq!(org.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("organization.delegated_admin.guardduty"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cloudtrail.trail[\"baseline-trail\"]: created"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "account[\"{tooling}\"].iam.password_policy: created"
+        )),
+        "{text}"
+    );
+    let seen = accounts_requested(&emu);
+    for member in [a, b] {
+        assert!(!seen.contains_key(member.as_str()), "{member}: {seen:?}");
+    }
+    // The tooling account holds the organization's Config aggregator, over all regions.
+    let in_tooling = crate::emulator::in_member(&emu, tooling).await;
+    let aggregators = aws_sdk_config::Client::new(&in_tooling)
+        .describe_configuration_aggregators()
+        .send()
+        .await
+        .unwrap();
+    let aggregator = aggregators
+        .configuration_aggregators()
+        .iter()
+        .find(|a| a.configuration_aggregator_name() == Some("baseline-organization"))
+        .expect("the organization aggregator");
+    let source = aggregator.organization_aggregation_source().unwrap();
+    assert!(source.all_aws_regions(), "{source:?}");
+    assert_eq!(
+        source.role_arn(),
+        format!("arn:aws:iam::{tooling}:role/baseline-config-aggregator")
+    );
+
+    // A shard of two workloads: their own settings, none of the organization's.
+    let shard = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        shard.path(),
+        format!("{{\"id\": \"{a}\", \"name\": \"workload-a\"}}\n{b}\n"),
+    )
+    .unwrap();
+    emu.clear_requests();
+    let run = emu.run(
+        &[
+            "apply",
+            "--auto-approve",
+            "--account-file",
+            shard.path().to_str().unwrap(),
+        ],
+        f.path(),
+    );
+    let text = output(&run);
+    assert_eq!(run.status.code(), Some(0), "{text}");
+    for member in [a, b] {
+        assert!(
+            text.contains(&format!(
+                "account[\"{member}\"].iam.password_policy: created"
+            )),
+            "{text}"
+        );
+    }
+    assert!(!text.contains("organization."), "{text}");
+    assert!(!text.contains("cloudtrail.trail"), "{text}");
+    let seen = accounts_requested(&emu);
+    for other in ["123456789012", tooling.as_str(), archive.as_str()] {
+        assert!(
+            seen.get(other).is_none_or(|(_, writes)| *writes == 0),
+            "{other} written by a shard: {seen:?}"
+        );
+    }
+    // The workloads record to the archive's bucket, made by the organization step.
+    let in_a = crate::emulator::in_member(&emu, a).await;
+    let channels = aws_sdk_config::Client::new(&in_a)
+        .describe_delivery_channels()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        channels.delivery_channels()[0].s3_bucket_name(),
+        Some(format!("baseline-config-{archive}-us-east-1").as_str())
+    );
+}
