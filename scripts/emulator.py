@@ -7,6 +7,9 @@ The layer adds what the tests and the benchmark need and moto lacks:
     {"region": "eu-west-1", "service": "ec2", "code": "UnauthorizedOperation", "status": 403}
     makes every matching request fail with that error (service and region are read from
     the request's SigV4 credential scope; a missing key matches anything);
+  - organization S3 policies: POST /_baseline/s3-policy {"account", "assign"} makes the
+    account's effective S3 policy assign Block Public Access (DescribeEffectivePolicy
+    answers it) and its PutPublicAccessBlock answer 403, as AWS does
   - a request log: GET /_baseline/requests lists every AWS request seen
     ({"method", "service", "region", "action", "path"}); DELETE empties it.
     A fault may also name an "action" (for example "CreateTrail") to fail only that call,
@@ -815,6 +818,10 @@ def is_write(record):
     return not (record["method"] in ("GET", "HEAD") or last.startswith(("get", "list", "describe")))
 
 
+# Organization S3 policies per account (see Layer.effective_policy).
+S3_POLICIES = {}
+
+
 class Layer:
     def __init__(self, app, latency_ms):
         self.app = app
@@ -886,6 +893,14 @@ class Layer:
                 while f.get("stall"):
                     time.sleep(3600)
                 return self.fail(start_response, f, service)
+        if service == "organizations" and action == "DescribeEffectivePolicy":
+            return self.effective_policy(start_response, record["account"], body)
+        if (service == "s3" and record["method"] == "PUT" and path == "/v20180820/configuration/publicAccessBlock"
+                and record["account"] in S3_POLICIES):
+            return self.fail(start_response, {
+                "code": "AccessDenied",
+                "message": "(emulator) The account's Block Public Access settings are managed by an organization-level S3 policy.",
+            }, "s3")
         if service == "securityhub" and record["method"] == "GET" and path == "/organization/admin":
             data = json.dumps({"AdminAccounts": _securityhub_admins(record["account"], region)}).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
@@ -911,6 +926,23 @@ class Layer:
                 while True:
                     time.sleep(3600)
         return self.app(environ, start_response)
+
+    def effective_policy(self, start_response, account, body):
+        # moto has no DescribeEffectivePolicy. S3 policies are set by
+        # POST /_baseline/s3-policy {"account": id, "assign": "all"|"none"}.
+        kind = json.loads(body or b"{}").get("PolicyType")
+        if _organization_of(account) is None:
+            code, message = "AWSOrganizationsNotInUseException", "(emulator) The account is not a member of an organization."
+        elif kind == "S3_POLICY" and account in S3_POLICIES:
+            content = {"s3_attributes": {"public_access_block_configuration": S3_POLICIES[account]}}
+            data = json.dumps({"EffectivePolicy": {
+                "PolicyContent": json.dumps(content), "TargetId": account, "PolicyType": kind,
+                "LastUpdatedTimestamp": time.time()}}).encode()
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
+            return [data]
+        else:
+            code, message = "EffectivePolicyNotFoundException", "(emulator) No effective policy of that type."
+        return self.fail(start_response, {"code": code, "status": 400, "message": message}, "organizations")
 
     def fail(self, start_response, fault, service):
         code = fault.get("code", "AccessDenied")
@@ -966,6 +998,17 @@ class Layer:
                 for key in user.access_keys:
                     key.create_date = key.create_date - shift
                 payload = {"keys": len(user.access_keys)}
+        elif path == "/_baseline/s3-policy" and method == "POST":
+            # {"account": id, "assign": "all"|"none"}: an organization S3 policy manages the
+            # account's Block Public Access ({"assign": null} removes it).
+            raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            req = json.loads(raw or b"{}")
+            with self.lock:
+                if req.get("assign") is None:
+                    S3_POLICIES.pop(req["account"], None)
+                else:
+                    S3_POLICIES[req["account"]] = req["assign"]
+                payload = dict(S3_POLICIES)
         elif path == "/_baseline/requests" and method == "GET":
             with self.lock:
                 payload = list(self.requests)

@@ -179,6 +179,13 @@ impl Emulator {
         self.http("POST", "/_baseline/age-access-keys", &body);
     }
 
+    /// An organization S3 policy assigning `assign` ("all" or "none") to the account's
+    /// Block Public Access: S3 then refuses the account's own PutPublicAccessBlock (403).
+    pub fn s3_policy(&self, account: &str, assign: &str) {
+        let body = serde_json::json!({"account": account, "assign": assign}).to_string();
+        self.http("POST", "/_baseline/s3-policy", &body);
+    }
+
     /// GuardDuty features the given regions do not offer, as `{"region": ["NAME", ...]}`.
     pub fn guardduty_unavailable(&self, features: Value) {
         self.http(

@@ -433,6 +433,52 @@ async fn a_member_whose_role_is_missing_fails_alone() {
     assert!(changing.is_empty(), "{changing:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn block_public_access_an_organization_s3_policy_manages_is_kept_not_fought() {
+    let emu = Emulator::start();
+    let (ids, _) = organization(&emu).await;
+    let (managed, free) = (&ids[2], &ids[1]);
+    // The organization turns Block Public Access off for one account (a public website).
+    emu.s3_policy(managed, "none");
+    let f = baseline_file(&format!(
+        "{MEMBER_TABLES}\n[organization]\nenabled = true\naccounts = [\"{managed}\", \"{free}\"]\n"
+    ));
+    let plan = emu.run(&["plan"], f.path());
+    let text = output(&plan);
+    assert_eq!(plan.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "# account[\"{managed}\"].s3.account_public_access_block"
+        )) && text.contains("managed by the organization"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "+ account[\"{free}\"].s3.account_public_access_block"
+        )),
+        "{text}"
+    );
+
+    emu.clear_requests();
+    let apply = emu.run(&["apply", "--auto-approve"], f.path());
+    let text = output(&apply);
+    assert_eq!(apply.status.code(), Some(0), "not a failure: {text}");
+    let puts: Vec<Option<String>> = emu
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["method"] == "PUT" && r["path"] == "/v20180820/configuration/publicAccessBlock"
+        })
+        .map(|r| r["account"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        puts,
+        vec![Some(free.clone())],
+        "no Put where S3 would refuse it"
+    );
+    emu.assert_converged(f.path());
+}
+
 #[test]
 fn account_without_an_organization_table_is_refused_before_any_request() {
     let f = baseline_file(MEMBER_TABLES);
