@@ -71,6 +71,35 @@ pub enum Command {
     /// table targets (from the management account's credentials); skipped accounts and
     /// their reasons go to stderr.
     Accounts(AccountsArgs),
+    /// Work on run reports (`apply --report`).
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Merge the reports of a fleet's shards (and its --org-only step) into one report and
+    /// one HTML page, and print a summary for a chat or mail message (JSON with
+    /// --output json). Reads no AWS account; S3 sources and destinations use the
+    /// credentials' S3 access only.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Reports to merge: files, directories (every *.json in them, at any depth), or
+    /// s3://bucket/prefix/ (every *.json key under it).
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<String>,
+    /// The previous merged report (file or s3://bucket/key): adds what changed since.
+    #[arg(long, value_name = "FILE|s3://BUCKET/KEY")]
+    pub previous: Option<String>,
+    /// Write the merged report here (file or s3://bucket/key).
+    #[arg(long, value_name = "FILE|s3://BUCKET/KEY")]
+    pub report: Option<String>,
+    /// Write the merged HTML page here (file or s3://bucket/key).
+    #[arg(long, value_name = "FILE|s3://BUCKET/KEY")]
+    pub report_html: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -153,7 +182,7 @@ pub struct RunArgs {
     #[arg(long = "account", value_name = "ID")]
     pub accounts: Vec<String>,
     /// With an enabled [organization]: the accounts of one shard, as `baseline accounts`
-    /// lists them (JSON lines with an "id", or one id per line). A shard works only on the
+    /// lists them (JSON lines with an "account", or one id per line). A shard works only on the
     /// settings of each account itself: the organization's steps are --org-only's.
     #[arg(long, value_name = "FILE", conflicts_with = "org_only")]
     pub account_file: Option<PathBuf>,

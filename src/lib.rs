@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod graph;
 pub mod html;
+pub mod merge;
 pub mod org_run;
 pub mod organization;
 pub mod permissions;

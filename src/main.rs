@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod cli;
+mod report_cmd;
 
 /// Exit codes, as terraform's `-detailed-exitcode`.
 const EXIT_OK: u8 = 0;
@@ -118,6 +119,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply(apply) => (&apply.run, Some(apply)),
         Command::Permissions(args) => return permissions(g, args).await,
         Command::Accounts(args) => return accounts(g, args).await,
+        Command::Report(cli::ReportCommand::Merge(args)) => {
+            return report_cmd::merge(g, args).await;
+        }
     };
     let started = std::time::Instant::now();
     let started_at = report::now();
@@ -362,7 +366,8 @@ impl Scope {
     }
 }
 
-/// `--account-file`: the ids of `baseline accounts`' JSON lines, or one id per line.
+/// `--account-file`: the `account` of `baseline accounts`' JSON lines (or `id`), or one
+/// id per line.
 fn read_account_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("{}: cannot read the account file: {e}", path.display()))?;
@@ -375,13 +380,18 @@ fn read_account_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
         let id = match line.starts_with('{') {
             true => serde_json::from_str::<serde_json::Value>(line)
                 .ok()
-                .and_then(|v| v["id"].as_str().map(str::to_owned)),
+                .and_then(|v| {
+                    v["account"]
+                        .as_str()
+                        .or(v["id"].as_str())
+                        .map(str::to_owned)
+                }),
             false => Some(line.to_owned()),
         };
         match id {
             Some(id) => ids.push(id),
             None => anyhow::bail!(
-                "{}:{}: expected a JSON line with an \"id\" (as `baseline accounts` prints) or an account id",
+                "{}:{}: expected a JSON line with an \"account\" (as `baseline accounts` prints) or an account id",
                 path.display(),
                 n + 1
             ),

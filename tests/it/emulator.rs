@@ -70,7 +70,7 @@ impl Emulator {
         env.push((name.to_owned(), value.to_owned()));
     }
 
-    fn env(&self) -> Vec<(String, std::ffi::OsString)> {
+    pub fn env(&self) -> Vec<(String, std::ffi::OsString)> {
         let mut env: Vec<(String, std::ffi::OsString)> = self
             .base_env()
             .into_iter()

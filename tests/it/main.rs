@@ -7,6 +7,7 @@ mod credentials;
 mod dependencies;
 mod emulator;
 mod examples;
+mod fleet;
 mod guardduty;
 mod interrupted;
 mod keep_in_place;

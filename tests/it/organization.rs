@@ -806,7 +806,7 @@ async fn the_organization_step_runs_once_and_shards_work_only_on_their_accounts(
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        output(&out).contains(":1: expected a JSON line with an \"id\""),
+        output(&out).contains(":1: expected a JSON line with an \"account\""),
         "{}",
         output(&out)
     );
@@ -859,7 +859,7 @@ async fn the_organization_step_runs_once_and_shards_work_only_on_their_accounts(
     let shard = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         shard.path(),
-        format!("{{\"id\": \"{a}\", \"name\": \"workload-a\"}}\n{b}\n"),
+        format!("{{\"account\": \"{a}\", \"name\": \"workload-a\"}}\n{b}\n"),
     )
     .unwrap();
     emu.clear_requests();
