@@ -91,15 +91,17 @@ pub struct MergeArgs {
     /// s3://bucket/prefix/ (every *.json key under it).
     #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<String>,
-    /// The previous merged report (file or s3://bucket/key): adds what changed since.
+    /// The previous merged report (file or s3://bucket/key): adds what changed since. Not
+    /// there yet (the first week) is a warning, not an error.
     #[arg(long, value_name = "FILE|s3://BUCKET/KEY")]
     pub previous: Option<String>,
-    /// Write the merged report here (file or s3://bucket/key).
+    /// Write the merged report here (file or s3://bucket/key). Repeatable: this week's run
+    /// and `latest/`, say.
     #[arg(long, value_name = "FILE|s3://BUCKET/KEY")]
-    pub report: Option<String>,
-    /// Write the merged HTML page here (file or s3://bucket/key).
+    pub report: Vec<String>,
+    /// Write the merged HTML page here (file or s3://bucket/key). Repeatable.
     #[arg(long, value_name = "FILE|s3://BUCKET/KEY")]
-    pub report_html: Option<String>,
+    pub report_html: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +121,11 @@ pub struct AccountsArgs {
     /// exits 1 when a role cannot be used.
     #[arg(long)]
     pub check_roles: bool,
+    /// With --shards: also write each shard's lines to DEST/shard-K.jsonl (a directory, or
+    /// s3://bucket/prefix/) and DEST/shards.json, a JSON array of {"shard", "accounts",
+    /// "account_file"}: the items a Step Functions Distributed Map reads.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX/", requires = "shards")]
+    pub write_shards: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -184,8 +191,8 @@ pub struct RunArgs {
     /// With an enabled [organization]: the accounts of one shard, as `baseline accounts`
     /// lists them (JSON lines with an "account", or one id per line). A shard works only on the
     /// settings of each account itself: the organization's steps are --org-only's.
-    #[arg(long, value_name = "FILE", conflicts_with = "org_only")]
-    pub account_file: Option<PathBuf>,
+    #[arg(long, value_name = "FILE|s3://BUCKET/KEY", conflicts_with = "org_only")]
+    pub account_file: Option<String>,
     /// With an enabled [organization]: only the accounts that hold the organization's own
     /// steps (the management account, the delegated administrator, the log archive), each
     /// whole: run it once, before the shards.

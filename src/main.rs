@@ -133,8 +133,18 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     };
 
     let mut only = run.accounts.clone();
-    if let Some(file) = &run.account_file {
-        only.extend(read_account_file(file)?);
+    let remote_file = run
+        .account_file
+        .as_deref()
+        .filter(|f| f.starts_with("s3://"));
+    if let Some(file) = run
+        .account_file
+        .as_deref()
+        .filter(|_| remote_file.is_none())
+    {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("{file}: cannot read the account file: {e}"))?;
+        only.extend(read_account_file(file, &text)?);
     }
     check_account_ids(&only)?;
     let organization = baseline.organization.as_ref().filter(|o| o.enabled);
@@ -154,6 +164,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let central_logs = organization.is_some_and(|o| o.log_archive.is_some());
 
     let session = connect(g).await?;
+    if let Some(file) = remote_file {
+        // A shard's file in S3 (what `baseline accounts --write-shards s3://…` wrote).
+        let bytes = report_cmd::read_uri(&session, file).await?;
+        only.extend(read_account_file(file, &String::from_utf8_lossy(&bytes))?);
+        check_account_ids(&only)?;
+    }
     let session = Arc::new(session);
     let ctx = Context::discover(session.clone(), &baseline).await?;
     let mut controls = baseline::controls::registry();
@@ -368,9 +384,7 @@ impl Scope {
 
 /// `--account-file`: the `account` of `baseline accounts`' JSON lines (or `id`), or one
 /// id per line.
-fn read_account_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read the account file: {e}", path.display()))?;
+fn read_account_file(path: &str, text: &str) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -392,13 +406,13 @@ fn read_account_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
             Some(id) => ids.push(id),
             None => anyhow::bail!(
                 "{}:{}: expected a JSON line with an \"account\" (as `baseline accounts` prints) or an account id",
-                path.display(),
+                path,
                 n + 1
             ),
         }
     }
     if ids.is_empty() {
-        anyhow::bail!("{}: the account file names no account", path.display());
+        anyhow::bail!("{}: the account file names no account", path);
     }
     Ok(ids)
 }
@@ -472,16 +486,43 @@ async fn accounts(g: &cli::Global, args: &cli::AccountsArgs) -> anyhow::Result<u
     };
     let mut failed = false;
     let mut out = String::new();
+    let mut by_shard: std::collections::BTreeMap<usize, String> = Default::default();
     for (a, role) in selection.targeted.iter().zip(roles) {
         let mut line = serde_json::json!({ "account": a.id, "name": a.name });
         if let Some(n) = shards {
-            line["shard"] = organization::shard_of(&a.id, n).into();
+            let shard = organization::shard_of(&a.id, n);
+            line["shard"] = shard.into();
+            by_shard
+                .entry(shard)
+                .or_default()
+                .push_str(&format!("{line}\n"));
         }
         if let Some(role) = role {
             failed |= role != "ok";
             line["role"] = role.into();
         }
         out.push_str(&format!("{line}\n"));
+    }
+    if let Some(dest) = &args.write_shards {
+        let dest = dest.trim_end_matches('/');
+        let mut manifest = Vec::new();
+        for (shard, lines) in &by_shard {
+            let file = format!("{dest}/shard-{shard:04}.jsonl");
+            manifest.push(serde_json::json!({
+                "shard": shard,
+                "accounts": lines.lines().count(),
+                "account_file": file,
+            }));
+            report_cmd::write_uri(&session, &file, lines.clone(), "application/x-ndjson").await?;
+        }
+        let manifest = serde_json::to_string_pretty(&manifest).expect("JSON") + "\n";
+        report_cmd::write_uri(
+            &session,
+            &format!("{dest}/shards.json"),
+            manifest,
+            "application/json",
+        )
+        .await?;
     }
     print_out(out);
     for s in &selection.skipped {

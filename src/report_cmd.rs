@@ -24,11 +24,7 @@ impl Lazy<'_> {
         if self.session.is_none() {
             self.session = Some(super::connect(self.g).await?);
         }
-        let session = self.session.as_ref().expect("just set");
-        let region = session
-            .configured_region()
-            .unwrap_or_else(|| "us-east-1".to_owned());
-        Ok(session.s3(&region))
+        Ok(s3_of(self.session.as_ref().expect("just set")))
     }
 }
 
@@ -47,6 +43,63 @@ async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> anyhow::Result
         .await
         .with_context(|| format!("cannot read s3://{bucket}/{key}"))?
         .to_vec())
+}
+
+fn s3_of(session: &Session) -> aws_sdk_s3::Client {
+    let region = session
+        .configured_region()
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    session.s3(&region)
+}
+
+/// Reads a local file or `s3://bucket/key`.
+pub async fn read_uri(session: &Session, uri: &str) -> anyhow::Result<Vec<u8>> {
+    match s3_uri(uri) {
+        Some((bucket, key)) if !key.is_empty() => get(&s3_of(session), bucket, key).await,
+        Some(_) => anyhow::bail!("{uri}: expected s3://bucket/key"),
+        None => std::fs::read(uri).with_context(|| format!("cannot read {uri}")),
+    }
+}
+
+/// Writes a local file (its directory made if missing) or `s3://bucket/key`.
+pub async fn write_uri(
+    session: &Session,
+    uri: &str,
+    body: String,
+    kind: &str,
+) -> anyhow::Result<()> {
+    if s3_uri(uri).is_some() {
+        return put(&s3_of(session), uri, body, kind).await;
+    }
+    write_local(uri, body)
+}
+
+fn write_local(dest: &str, body: String) -> anyhow::Result<()> {
+    if let Some(dir) = std::path::Path::new(dest)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
+    }
+    std::fs::write(dest, body).with_context(|| format!("cannot write {dest}"))
+}
+
+async fn put(s3: &aws_sdk_s3::Client, dest: &str, body: String, kind: &str) -> anyhow::Result<()> {
+    match s3_uri(dest) {
+        Some((bucket, key)) if !key.is_empty() && !key.ends_with('/') => {
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .content_type(kind)
+                .body(body.into_bytes().into())
+                .send()
+                .await
+                .map_err(baseline::error::aws_err("s3:PutObject"))
+                .with_context(|| format!("cannot write {dest}"))?;
+            Ok(())
+        }
+        _ => anyhow::bail!("{dest}: expected s3://bucket/key"),
+    }
 }
 
 fn parse(source: String, bytes: &[u8]) -> anyhow::Result<Source> {
@@ -123,24 +176,10 @@ async fn read_sources(lazy: &mut Lazy<'_>, args: &MergeArgs) -> anyhow::Result<V
 }
 
 async fn write(lazy: &mut Lazy<'_>, dest: &str, body: String, kind: &str) -> anyhow::Result<()> {
-    match s3_uri(dest) {
-        Some((bucket, key)) if !key.is_empty() => {
-            lazy.s3()
-                .await?
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .content_type(kind)
-                .body(body.into_bytes().into())
-                .send()
-                .await
-                .map_err(baseline::error::aws_err("s3:PutObject"))
-                .with_context(|| format!("cannot write {dest}"))?;
-            Ok(())
-        }
-        Some(_) => anyhow::bail!("{dest}: expected s3://bucket/key"),
-        None => std::fs::write(dest, body).with_context(|| format!("cannot write {dest}")),
+    if s3_uri(dest).is_some() {
+        return put(&lazy.s3().await?, dest, body, kind).await;
     }
+    write_local(dest, body)
 }
 
 pub async fn merge(g: &cli::Global, args: &MergeArgs) -> anyhow::Result<u8> {
@@ -149,22 +188,37 @@ pub async fn merge(g: &cli::Global, args: &MergeArgs) -> anyhow::Result<u8> {
         None => None,
         Some(p) => {
             let bytes = match s3_uri(p) {
-                Some((bucket, key)) => get(&lazy.s3().await?, bucket, key).await?,
-                None => std::fs::read(p).with_context(|| format!("cannot read {p}"))?,
+                Some((bucket, key)) => {
+                    let s3 = lazy.s3().await?;
+                    // The first week has no previous report: that is not an error.
+                    let head = s3.head_object().bucket(bucket).key(key).send().await;
+                    match head {
+                        Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => None,
+                        _ => Some(get(&s3, bucket, key).await?),
+                    }
+                }
+                None if !std::path::Path::new(p).exists() => None,
+                None => Some(std::fs::read(p).with_context(|| format!("cannot read {p}"))?),
             };
-            Some(
-                serde_json::from_slice::<serde_json::Value>(&bytes)
-                    .with_context(|| format!("{p}: not JSON"))?,
-            )
+            match bytes {
+                None => {
+                    tracing::warn!("{p}: no previous report yet; no drift is shown");
+                    None
+                }
+                Some(bytes) => Some(
+                    serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .with_context(|| format!("{p}: not JSON"))?,
+                ),
+            }
         }
     };
     let sources = read_sources(&mut lazy, args).await?;
     let merged = merge::merge(sources, previous.as_ref())?;
-    if let Some(dest) = &args.report {
-        let json = serde_json::to_string_pretty(&merged).expect("JSON always serializes") + "\n";
-        write(&mut lazy, dest, json, "application/json").await?;
+    let json = serde_json::to_string_pretty(&merged).expect("JSON always serializes") + "\n";
+    for dest in &args.report {
+        write(&mut lazy, dest, json.clone(), "application/json").await?;
     }
-    if let Some(dest) = &args.report_html {
+    for dest in &args.report_html {
         let (plan, results) = merge::plan_of(&merged);
         let applied = merged["command"] == "apply";
         let page = baseline::html::page(

@@ -131,7 +131,17 @@ async fn shards_run_as_processes_merge_into_the_report_of_one_run() {
         f.path(),
     );
     assert_eq!(org.status.code(), Some(0), "{}", output(&org));
-    let listed = fleet.run(&["accounts", "--shards", &SHARDS.to_string()], f.path());
+    let written = dir.path().join("shards");
+    let listed = fleet.run(
+        &[
+            "accounts",
+            "--shards",
+            &SHARDS.to_string(),
+            "--write-shards",
+            written.to_str().unwrap(),
+        ],
+        f.path(),
+    );
     assert_eq!(listed.status.code(), Some(0), "{}", output(&listed));
     let mut shards: BTreeMap<u64, String> = BTreeMap::new();
     for line in String::from_utf8_lossy(&listed.stdout).lines() {
@@ -142,12 +152,32 @@ async fn shards_run_as_processes_merge_into_the_report_of_one_run() {
             .push_str(&format!("{line}\n"));
     }
     assert_eq!(shards.len(), SHARDS, "every shard holds accounts");
+    // The manifest a Distributed Map reads: one item per shard, naming its file, whose lines
+    // are the shard's lines of the listing.
+    let manifest: Value = read(&written.join("shards.json"));
+    let items = manifest.as_array().expect("an array of items");
+    assert_eq!(items.len(), SHARDS);
+    let files: BTreeMap<u64, String> = items
+        .iter()
+        .map(|i| {
+            let n = i["shard"].as_u64().unwrap();
+            let file = i["account_file"].as_str().unwrap().to_owned();
+            assert_eq!(
+                std::fs::read_to_string(&file).unwrap(),
+                shards[&n],
+                "shard {n}"
+            );
+            assert_eq!(
+                i["accounts"].as_u64().unwrap() as usize,
+                shards[&n].lines().count()
+            );
+            (n, file)
+        })
+        .collect();
     // The shards at once, as a scheduler runs them.
-    let spawned: Vec<std::process::Child> = shards
-        .keys()
-        .map(|n| {
-            let file = dir.path().join(format!("shard-{n}.jsonl"));
-            std::fs::write(&file, &shards[n]).unwrap();
+    let spawned: Vec<std::process::Child> = files
+        .iter()
+        .map(|(n, file)| {
             let report = reports.join(format!("shard-{n}.json"));
             std::process::Command::new(env!("CARGO_BIN_EXE_baseline"))
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -170,10 +200,15 @@ async fn shards_run_as_processes_merge_into_the_report_of_one_run() {
 
     let merged_path = dir.path().join("merged.json");
     let html = dir.path().join("merged.html");
+    // The first week: no previous report yet is a warning, not an error.
     let merge = fleet
         .baseline()
         .args(["report", "merge"])
         .arg(&reports)
+        .arg("--previous")
+        .arg(dir.path().join("latest/merged.json"))
+        .arg("--report")
+        .arg(dir.path().join("latest/merged.json"))
         .arg("--report")
         .arg(&merged_path)
         .arg("--report-html")
@@ -188,6 +223,11 @@ async fn shards_run_as_processes_merge_into_the_report_of_one_run() {
         "{summary}"
     );
     let merged = read(&merged_path);
+    assert_eq!(read(&dir.path().join("latest/merged.json")), merged);
+    assert!(
+        merged.get("drift").is_none(),
+        "no previous report, no drift"
+    );
 
     // The same changes with the same outcomes, in the same accounts.
     assert_eq!(worked_on(&merged, &names), worked_on(&one, &single_names));
@@ -233,4 +273,81 @@ async fn shards_run_as_processes_merge_into_the_report_of_one_run() {
         .unwrap();
     let doc: Value = serde_json::from_slice(&again.stdout).expect("JSON");
     assert_eq!(doc["drift"]["new"], serde_json::json!([]));
+
+    // The same hand-off through S3, as the Step Functions deployment runs it.
+    fleet
+        .s3()
+        .await
+        .create_bucket()
+        .bucket("fleet-runs")
+        .send()
+        .await
+        .unwrap();
+    let listed = fleet.run(
+        &[
+            "accounts",
+            "--shards",
+            "3",
+            "--write-shards",
+            "s3://fleet-runs/runs/1/shards/",
+        ],
+        f.path(),
+    );
+    assert_eq!(listed.status.code(), Some(0), "{}", output(&listed));
+    let object = fleet
+        .s3()
+        .await
+        .get_object()
+        .bucket("fleet-runs")
+        .key("runs/1/shards/shards.json")
+        .send()
+        .await
+        .expect("the manifest in S3");
+    let manifest: Value =
+        serde_json::from_slice(&object.body.collect().await.unwrap().to_vec()).unwrap();
+    let item = &manifest[0];
+    let file = item["account_file"].as_str().unwrap();
+    assert!(
+        file.starts_with("s3://fleet-runs/runs/1/shards/shard-"),
+        "{file}"
+    );
+    let plan = fleet.run(
+        &["plan", "--account-file", file, "--output", "json"],
+        f.path(),
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", output(&plan));
+    let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let planned: std::collections::BTreeSet<String> = plan["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a.get("skipped").is_none())
+        .map(|a| a["account"].as_str().unwrap().to_owned())
+        .collect();
+    let key = file.strip_prefix("s3://fleet-runs/").unwrap();
+    let lines = fleet
+        .s3()
+        .await
+        .get_object()
+        .bucket("fleet-runs")
+        .key(key)
+        .send()
+        .await
+        .expect("the shard's file in S3");
+    let in_file: std::collections::BTreeSet<String> =
+        String::from_utf8(lines.body.collect().await.unwrap().to_vec())
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["account"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+    assert_eq!(in_file.len() as u64, item["accounts"].as_u64().unwrap());
+    assert_eq!(
+        planned, in_file,
+        "the shard read from S3 plans its accounts only"
+    );
 }
