@@ -184,7 +184,7 @@ async fn shards_run_as_processes_merge_into_the_report_of_one_run() {
                 .env_clear()
                 .envs(fleet.env())
                 .args(["apply", "--auto-approve", "--quiet", "--account-file"])
-                .arg(&file)
+                .arg(file)
                 .arg("--report")
                 .arg(&report)
                 .arg("--baseline")
