@@ -196,6 +196,25 @@ pub fn merge(mut sources: Vec<Source>, previous: Option<&Value>) -> Result<Value
         }));
     }
 
+    // An account every report leaves out as another shard's was in no shard that wrote a
+    // report (its task failed before the end, or the shards listed were not all run): it
+    // failed, it was not skipped.
+    for (id, a) in accounts.iter_mut() {
+        if a["skipped"] == crate::organization::NOT_NAMED {
+            let message = "no shard's report covers it: its shard failed before writing a report, or was not run";
+            a.as_object_mut()
+                .expect("an account entry")
+                .remove("skipped");
+            a["error"] = json!(message);
+            let address = format!("account[\"{id}\"]");
+            failures.entry(address.clone()).or_insert_with(|| {
+                json!({"address": address, "account": id, "control": "account", "region": null,
+                       "error": {"operation": "baseline report merge", "code": "NoShardReport",
+                                 "message": message, "kind": "permanent", "status": null}})
+            });
+            exit_code = exit_code.max(1);
+        }
+    }
     let changes: Vec<Value> = changes.into_values().collect();
     let failures: Vec<Value> = failures.into_values().collect();
     let mut planned = json!({"add": 0, "change": 0, "destroy": 0, "kept": 0, "skipped": 0, "deferred": 0, "failed": failures.len()});
@@ -606,6 +625,57 @@ mod tests {
         let page = crate::html::page(&plan, Some(&results), "now");
         assert!(page.contains("account-222222222222"), "{page}");
         assert!(page.contains("iam.password_policy"));
+    }
+
+    #[test]
+    fn an_account_no_report_worked_on_is_a_failure_of_its_missing_shard() {
+        // Two shards of three wrote their reports; the third's account is in neither.
+        let skipped = |id: &str| json!({"account": id, "management": false, "skipped": "not named by --account"});
+        let worked = |id: &str| json!({"account": id, "management": false});
+        let sources = vec![
+            Source {
+                source: "shard-0.json".into(),
+                report: report(
+                    "2026-12-05T03:01:00Z",
+                    json!([worked("111111111111"), skipped("222222222222"), skipped("333333333333"),
+                           {"account": "444444444444", "management": false, "skipped": "excluded"}]),
+                    json!([]),
+                    json!([]),
+                ),
+            },
+            Source {
+                source: "shard-1.json".into(),
+                report: report(
+                    "2026-12-05T03:01:00Z",
+                    json!([skipped("111111111111"), worked("222222222222"), skipped("333333333333"),
+                           {"account": "444444444444", "management": false, "skipped": "excluded"}]),
+                    json!([]),
+                    json!([]),
+                ),
+            },
+        ];
+        let merged = merge(sources, None).unwrap();
+        assert_eq!(merged["exit_code"], 1);
+        let accounts = merged["accounts"].as_array().unwrap();
+        assert_eq!(accounts[0]["account"], "333333333333", "{accounts:?}");
+        assert!(
+            accounts[0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("no shard's report")
+        );
+        assert!(accounts[0].get("skipped").is_none());
+        let excluded = accounts
+            .iter()
+            .find(|a| a["account"] == "444444444444")
+            .unwrap();
+        assert_eq!(
+            excluded["skipped"], "excluded",
+            "an excluded account stays skipped"
+        );
+        assert_eq!(merged["failures"][0]["error"]["code"], "NoShardReport");
+        assert_eq!(merged["outcome"]["failed"], 1);
+        assert!(summary(&merged).contains("Failed account 333333333333"));
     }
 
     #[test]
