@@ -615,25 +615,10 @@ async fn write_output(
     body: String,
     content_type: &str,
 ) -> anyhow::Result<()> {
-    let Some(rest) = dest.strip_prefix("s3://") else {
+    if !dest.starts_with("s3://") {
         return std::fs::write(dest, body).with_context(|| format!("cannot write {dest}"));
-    };
-    let (bucket, key) = rest
-        .split_once('/')
-        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
-        .with_context(|| format!("{dest}: expected s3://bucket/key"))?;
-    ctx.session
-        .s3(&ctx.home_region)
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type(content_type)
-        .body(body.into_bytes().into())
-        .send()
-        .await
-        .map_err(baseline::error::aws_err("s3:PutObject"))
-        .with_context(|| format!("cannot write {dest}"))?;
-    Ok(())
+    }
+    report_cmd::put(&ctx.session.s3(&ctx.home_region), dest, body, content_type).await
 }
 
 /// The credential review found something (a finding is kept with its reason).

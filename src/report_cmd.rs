@@ -84,7 +84,13 @@ fn write_local(dest: &str, body: String) -> anyhow::Result<()> {
     std::fs::write(dest, body).with_context(|| format!("cannot write {dest}"))
 }
 
-async fn put(s3: &aws_sdk_s3::Client, dest: &str, body: String, kind: &str) -> anyhow::Result<()> {
+/// Puts `body` at `s3://bucket/key` (a key, not a prefix ending in `/`).
+pub async fn put(
+    s3: &aws_sdk_s3::Client,
+    dest: &str,
+    body: String,
+    kind: &str,
+) -> anyhow::Result<()> {
     match s3_uri(dest) {
         Some((bucket, key)) if !key.is_empty() && !key.ends_with('/') => {
             s3.put_object()
