@@ -144,6 +144,11 @@ pub struct PermissionsArgs {
     /// (with --account: the configured region's).
     #[arg(long)]
     pub partition: Option<String>,
+    /// The policy of the organization's `member_role` instead of the caller's: what a run
+    /// does in a member account through the role (no organization listing, no role
+    /// assumption, none of the management account's own steps).
+    #[arg(long, conflicts_with = "report")]
+    pub member: bool,
     /// Where `apply --report` / `--report-html` will write (s3://bucket/key, `{time}` as
     /// given to apply): adds s3:PutObject on that key only. Repeatable.
     #[arg(long, value_name = "s3://BUCKET/KEY")]

@@ -581,13 +581,18 @@ async fn permissions(g: &cli::Global, args: &cli::PermissionsArgs) -> anyhow::Re
     let extra = permissions::report_grant(&arns, &args.report)
         .into_iter()
         .collect();
-    let doc = permissions::policy(
-        &baseline,
-        &baseline::controls::registry(),
-        &arns,
-        purpose,
-        extra,
-    );
+    let registry = baseline::controls::registry();
+    let doc = if args.member {
+        if !baseline.organization.as_ref().is_some_and(|o| o.enabled) {
+            anyhow::bail!(
+                "--member needs an enabled [organization] table in {}",
+                args.baseline.display()
+            );
+        }
+        permissions::member_policy(&baseline, &registry, &arns, purpose)
+    } else {
+        permissions::policy(&baseline, &registry, &arns, purpose, extra)
+    };
     print_out(serde_json::to_string_pretty(&doc).expect("a policy always serializes"));
     Ok(EXIT_OK)
 }

@@ -180,6 +180,37 @@ pub fn policy(
     document(grants, purpose)
 }
 
+/// The policy of `organization.member_role`: what `baseline` does in a member account
+/// through the role (the delegated administrator's and the log archive's steps included,
+/// since they run in those accounts through it). It leaves out what only the management
+/// account's own identity does: listing the organization, assuming the member roles, and
+/// the management account's steps (trusted access, delegated administrators, the
+/// organization trail when a log archive holds the logs).
+pub fn member_policy(
+    baseline: &Baseline,
+    controls: &[Arc<dyn DynControl>],
+    arns: &Arns,
+    purpose: Purpose,
+) -> Value {
+    use crate::controls::Seat;
+    let central_logs = baseline
+        .organization
+        .as_ref()
+        .is_some_and(|o| o.enabled && o.log_archive.is_some());
+    let mut grants = vec![discovery()];
+    for control in controls {
+        let management_only = match control.seat() {
+            Seat::Management => true,
+            Seat::OrganizationTrail => central_logs,
+            Seat::Every | Seat::DelegatedAdmin | Seat::LogArchive => false,
+        };
+        if !management_only {
+            grants.extend(control.permissions(baseline, arns));
+        }
+    }
+    document(grants, purpose)
+}
+
 /// One statement being merged: sid, actions, resources, condition.
 type Statement = (&'static str, Vec<&'static str>, Vec<String>, Option<Value>);
 
@@ -326,6 +357,53 @@ mod tests {
         Arns {
             partition: "aws-cn".into(),
             account: "123456789012".into(),
+        }
+    }
+
+    #[test]
+    fn the_member_role_gets_the_accounts_settings_but_not_the_managements_own_steps() {
+        let b = Baseline::parse(
+            "[organization]\nenabled = true\ndelegated_admin = \"222222222222\"\n\
+             log_archive = \"333333333333\"\n\
+             [password_policy]\nenabled = true\n\
+             [guardduty]\nenabled = true\n\
+             [log_key]\nenabled = true\n[log_buckets]\nenabled = true\n\
+             [cloudtrail]\nenabled = true\n[config]\nenabled = true\n",
+            std::path::Path::new("org.toml"),
+        )
+        .unwrap();
+        let registry = crate::controls::registry();
+        let caller = policy(&b, &registry, &arns(), Purpose::Apply, vec![]);
+        let member = member_policy(&b, &registry, &arns(), Purpose::Apply);
+        for action in [
+            "iam:UpdateAccountPasswordPolicy",
+            "guardduty:CreateDetector",
+            "guardduty:UpdateOrganizationConfiguration",
+            "config:PutConfigurationRecorder",
+            "s3:CreateBucket",
+            "kms:CreateKey",
+        ] {
+            assert!(
+                allows(&caller, action),
+                "the caller's policy lacks {action}"
+            );
+            assert!(allows(&member, action), "the member policy lacks {action}");
+        }
+        for action in [
+            "sts:AssumeRole",
+            "organizations:ListOrganizationalUnitsForParent",
+            "organizations:EnableAWSServiceAccess",
+            "guardduty:EnableOrganizationAdminAccount",
+            "cloudtrail:CreateTrail",
+        ] {
+            assert!(
+                allows(&caller, action),
+                "the caller's policy lacks {action}"
+            );
+            assert!(
+                !allows(&member, action),
+                "the member policy allows {action}"
+            );
         }
     }
 

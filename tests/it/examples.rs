@@ -258,3 +258,226 @@ fn the_generated_policy_allows_every_action_the_controls_document() {
         "documented but not in the generated policy: {missing:?}"
     );
 }
+
+fn fleet() -> Value {
+    read_json(&root().join("examples/aws-fleet/fleet.template.json"))
+}
+
+/// `baseline permissions ARGS… --account * --partition aws --baseline baselines/organization.toml`.
+fn organization_policy(extra: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_baseline"))
+        .arg("permissions")
+        .args(extra)
+        .args(["--account", "*", "--partition", "aws", "--baseline"])
+        .arg(root().join("baselines/organization.toml"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_fleet_templates_pass_cfn_lint() {
+    for template in ["fleet.template.json", "member-role.template.json"] {
+        let out = Command::new(tool("cfn-lint"))
+            .arg(root().join("examples/aws-fleet").join(template))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{template}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_fleet_roles_carry_exactly_the_generated_policies() {
+    let t = fleet();
+    assert_eq!(
+        t["Resources"]["BaselinePolicy"]["Properties"]["PolicyDocument"],
+        organization_policy(&[]),
+        "fleet.template.json's BaselinePolicy is not `baseline permissions --baseline \
+         baselines/organization.toml --account '*' --partition aws`"
+    );
+    let member = read_json(&root().join("examples/aws-fleet/member-role.template.json"));
+    let r = &member["Resources"];
+    assert_eq!(
+        r["MemberPolicy"]["Properties"]["PolicyDocument"],
+        organization_policy(&["--member"]),
+        "member-role.template.json's policy is not `baseline permissions --member …`"
+    );
+    // The member role trusts the fleet's task role, and nothing else.
+    let trust = &r["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"];
+    assert_eq!(trust.as_array().unwrap().len(), 1);
+    assert_eq!(trust[0]["Principal"]["AWS"]["Ref"], "FleetTaskRoleArn");
+    // The state machine may run only its own task definition, in its own cluster.
+    let sm = &t["Resources"]["StateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+    let run = sm
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == "ecs:RunTask")
+        .unwrap();
+    assert!(run["Condition"]["ArnEquals"]["ecs:cluster"].is_object());
+    assert!(
+        sm.as_array().unwrap().iter().all(|s| s["Resource"] != "*"),
+        "a state machine statement on every resource"
+    );
+}
+
+/// The literal arguments of a `States.Array(…)` command, with `${X}` substitutions and the
+/// `States.Format`/path arguments each replaced by a placeholder value.
+fn command_args(expr: &str) -> Vec<String> {
+    let inner = expr
+        .strip_prefix("States.Array(")
+        .and_then(|e| e.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("not a States.Array: {expr}"));
+    let mut args = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0, false, 0);
+    let bytes = inner.as_bytes();
+    for i in 0..=bytes.len() {
+        let c = bytes.get(i).copied();
+        match c {
+            Some(b'\'') => quoted = !quoted,
+            Some(b'(') if !quoted => depth += 1,
+            Some(b')') if !quoted => depth -= 1,
+            Some(b',') | None if !quoted && depth == 0 => {
+                let arg = inner[start..i].trim();
+                args.push(
+                    match arg.strip_prefix('\'').and_then(|a| a.strip_suffix('\'')) {
+                        Some(lit) if lit.starts_with("${") => "value".to_owned(),
+                        Some(lit) => lit.replace("${Bucket}", "bucket"),
+                        None => "s3://bucket/key".to_owned(),
+                    },
+                );
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    args
+}
+
+#[test]
+fn the_fleet_runs_the_organization_step_then_a_distributed_map_of_shards_then_the_merge() {
+    let t = fleet();
+    let r = &t["Resources"];
+    assert_eq!(
+        r["WeeklySchedule"]["Properties"]["ScheduleExpression"],
+        "cron(0 3 ? * SAT *)"
+    );
+    assert_eq!(
+        r["WeeklySchedule"]["Properties"]["Target"]["Arn"]["Ref"],
+        "StateMachine"
+    );
+    let sm = &r["StateMachine"]["Properties"];
+    let states = &sm["Definition"]["States"];
+    // The order: Start → OrganizationStep → ListShards → Shards → Merge → Outcome.
+    let mut order = vec![sm["Definition"]["StartAt"].as_str().unwrap().to_owned()];
+    // (A Choice's first rule is its success path; Outcome is the end.)
+    while order.len() < 10 && order.last().unwrap() != "Outcome" {
+        let state = &states[order.last().unwrap().as_str()];
+        let next = state["Next"]
+            .as_str()
+            .or_else(|| state["Choices"][0]["Next"].as_str())
+            .unwrap();
+        order.push(next.to_owned());
+    }
+    assert_eq!(
+        order,
+        [
+            "Start",
+            "OrganizationStep",
+            "ListShards",
+            "ListedShards",
+            "Shards",
+            "Merge",
+            "Outcome"
+        ]
+        .map(String::from)
+    );
+    let map = &states["Shards"];
+    assert_eq!(map["Type"], "Map");
+    assert_eq!(
+        map["ItemProcessor"]["ProcessorConfig"]["Mode"],
+        "DISTRIBUTED"
+    );
+    assert_eq!(
+        map["ItemProcessor"]["ProcessorConfig"]["ExecutionType"],
+        "STANDARD"
+    );
+    assert_eq!(
+        map["ItemReader"]["Resource"],
+        "arn:aws:states:::s3:getObject"
+    );
+    assert_eq!(map["ItemReader"]["ReaderConfig"]["InputType"], "JSON");
+    assert_eq!(map["MaxConcurrencyPath"], "$.max_concurrency");
+    assert_eq!(map["ToleratedFailurePercentage"], 100);
+    // The items are what `baseline accounts --write-shards` writes.
+    assert_eq!(
+        map["ItemSelector"]["account_file.$"],
+        "$$.Map.Item.Value.account_file"
+    );
+    assert_eq!(map["ItemSelector"]["shard.$"], "$$.Map.Item.Value.shard");
+    let child = &map["ItemProcessor"]["States"];
+    let apply = &child["ApplyShard"];
+    assert!(apply["Retry"][0]["MaxAttempts"].as_u64().unwrap() >= 1);
+    assert_eq!(apply["Catch"][0]["Next"], "ShardFailed");
+
+    // Every task waits for its container, and every flag it passes is one the binary takes.
+    let commands = [
+        (&states["OrganizationStep"], "--org-only"),
+        (&states["ListShards"], "--write-shards"),
+        (apply, "--account-file"),
+        (&states["Merge"], "--previous"),
+    ];
+    for (task, flag) in commands {
+        assert_eq!(task["Resource"], "arn:aws:states:::ecs:runTask.sync");
+        let expr = task["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command.$"]
+            .as_str()
+            .unwrap();
+        let args = command_args(expr);
+        assert!(args.iter().any(|a| a == flag), "{flag} not in {args:?}");
+        let subcommand: Vec<&str> = args
+            .iter()
+            .map(String::as_str)
+            .take_while(|a| !a.starts_with('-') && !a.starts_with("s3://"))
+            .collect();
+        let help = Command::new(env!("CARGO_BIN_EXE_baseline"))
+            .args(&subcommand)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&help.stdout);
+        for a in args.iter().filter(|a| a.starts_with("--")) {
+            assert!(
+                help.contains(&format!("{a} ")) || help.contains(&format!("{a}\n")),
+                "`baseline {}` has no flag {a}",
+                subcommand.join(" ")
+            );
+        }
+    }
+    // Every `${X}` in the definition is substituted (CloudFormation leaves others as is).
+    let text = sm["Definition"].to_string();
+    let subs = &sm["DefinitionSubstitutions"];
+    for (i, _) in text.match_indices("${") {
+        let name = &text[i + 2..i + 2 + text[i + 2..].find('}').unwrap()];
+        assert!(
+            subs[name].is_object() || subs[name].is_string(),
+            "${{{name}}} has no substitution"
+        );
+    }
+    // The outcome: a run succeeds only if the organization step and the merge exited 0.
+    let outcome = states["Outcome"]["Choices"].to_string();
+    assert!(outcome.contains("$.organization.Containers[0].ExitCode"));
+    assert!(outcome.contains("$.merge.Containers[0].ExitCode"));
+    assert_eq!(states["Outcome"]["Default"], "FleetHasFailures");
+}
