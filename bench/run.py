@@ -11,6 +11,14 @@ requests one plan makes, the peak memory of the process, and the depth:
 i.e. how many round trips a user waits for in sequence. It prints figures; it asserts
 nothing. Usage: bench/run.py [--latency-ms 50] [--runs 3] [--baseline FILE] [--release]
 
+With --fleet N [--shards 8] it simulates the fleet deployment (examples/aws-fleet): two
+emulators with an organization of N members each (+100 ms per request by default); on one,
+a single process's apply; on the other, the organization step (--org-only), `accounts
+--write-shards`, the shards as concurrent processes and `report merge`. It prints each
+step's wall and peak memory, requests per account and in flight, task-seconds per account,
+and whether the merged report holds the same changes and outcomes as the single run (it
+exits 1 if not).
+
 With --accounts N[,N…] it times an organization run instead: an emulated organization of
 N member accounts besides the management account, the baseline with an enabled
 [organization] table, one emulator with --latency-ms added (500 by default here), and
@@ -19,6 +27,7 @@ requests in flight (the emulator's sum of request durations / wall).
 """
 
 import argparse
+import collections
 import json
 import os
 import statistics
@@ -131,6 +140,179 @@ def measure(binary, baseline, latency_ms, runs, concurrency):
         proc.wait()
 
 
+FLEET_BASELINE = """
+regions = ["us-east-1", "eu-west-1"]
+
+[password_policy]
+enabled = true
+minimum_length = 14
+
+[ebs_encryption]
+enabled = true
+
+[s3_block_public_access]
+enabled = true
+
+[default_vpc]
+enabled = true
+delete = true
+
+[guardduty]
+enabled = true
+
+[organization]
+enabled = true
+delegated_admin = "{tooling}"
+"""
+
+
+def binary_env(port):
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true", "NO_COLOR": "1",
+    }
+
+
+def timed(binary, port, args, what, ok=(0,)):
+    start = time.perf_counter()
+    proc = subprocess.Popen([binary, *args], env=binary_env(port), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode not in ok:
+        sys.exit(f"{what} exited {proc.returncode}: {err.decode()[-2000:]}")
+    return wall, out.decode()
+
+
+def fleet_side(binary, latency_ms, members, shards, work, sharded):
+    """One emulator with an organization of `members`: one process's apply, or the fleet
+    flow (--org-only, accounts --write-shards, the shards at once, report merge)."""
+    proc, port = start_emulator(latency_ms)
+    try:
+        make_organization(port, members)
+        # The tooling account: the first member (ids differ between emulators).
+        listing = subprocess.run([binary, "accounts", "--baseline", os.path.join(ROOT, "baselines/organization.toml")],
+                                 env=binary_env(port), capture_output=True, text=True, check=True).stdout
+        names = {json.loads(l)["account"]: json.loads(l)["name"] for l in listing.splitlines()}
+        tooling = next(a for a, n in names.items() if n == "member-0")
+        baseline = os.path.join(work, f"fleet-{'sharded' if sharded else 'one'}.toml")
+        with open(baseline, "w") as f:
+            f.write(FLEET_BASELINE.format(tooling=tooling))
+        # Warm the emulator up (moto builds each account's region backends on first use).
+        timed(binary, port, ["plan", "--quiet", "--baseline", baseline], "warm-up plan", ok=(0, 2))
+        requests(port, clear=True)
+        steps = {}
+        if not sharded:
+            report = os.path.join(work, "one.json")
+            start = time.perf_counter()
+            p = subprocess.Popen([binary, "apply", "--auto-approve", "--quiet", "--baseline", baseline,
+                                  "--report", report], env=binary_env(port),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(p.pid, 0)
+            steps["one process"] = (time.perf_counter() - start, usage.ru_maxrss, members + 1)
+            if os.waitstatus_to_exitcode(status) != 0:
+                sys.exit(f"apply exited {os.waitstatus_to_exitcode(status)}: {p.stderr.read().decode()[-2000:]}")
+        else:
+            reports = os.path.join(work, "reports")
+            os.makedirs(reports, exist_ok=True)
+            start = time.perf_counter()
+            p = subprocess.Popen([binary, "apply", "--auto-approve", "--quiet", "--org-only", "--baseline", baseline,
+                                  "--report", os.path.join(reports, "organization.json")],
+                                 env=binary_env(port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(p.pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                sys.exit(f"--org-only exited: {p.stderr.read().decode()[-2000:]}")
+            steps["organization step"] = (time.perf_counter() - start, usage.ru_maxrss, 2)
+            start = time.perf_counter()
+            shard_dir = os.path.join(work, "shards")
+            subprocess.run([binary, "accounts", "--quiet", "--baseline", baseline, "--shards", str(shards),
+                            "--write-shards", shard_dir], env=binary_env(port), check=True,
+                           stdout=subprocess.DEVNULL)
+            steps["list shards"] = (time.perf_counter() - start, 0, 0)
+            with open(os.path.join(shard_dir, "shards.json")) as f:
+                items = json.load(f)
+            start = time.perf_counter()
+            running = {}
+            for item in items:
+                p = subprocess.Popen([binary, "apply", "--auto-approve", "--quiet", "--baseline", baseline,
+                                      "--account-file", item["account_file"], "--report",
+                                      os.path.join(reports, f"shard-{item['shard']}.json")],
+                                     env=binary_env(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                running[p.pid] = (item, time.perf_counter())
+            shard_stats = []
+            while running:
+                pid, status, usage = os.wait4(-1, 0)
+                item, began = running.pop(pid)
+                code = os.waitstatus_to_exitcode(status)
+                if code != 0:
+                    sys.exit(f"shard {item['shard']} exited {code}")
+                shard_stats.append((time.perf_counter() - began, usage.ru_maxrss, item["accounts"]))
+            steps["shards at once"] = (time.perf_counter() - start, max(s[1] for s in shard_stats),
+                                       sum(s[2] for s in shard_stats))
+            steps["shard task-seconds"] = (sum(s[0] for s in shard_stats), 0, sum(s[2] for s in shard_stats))
+            start = time.perf_counter()
+            subprocess.run([binary, "report", "merge", reports, "--report", os.path.join(work, "merged.json"),
+                            "--quiet"], env=binary_env(port), check=True, stdout=subprocess.DEVNULL)
+            steps["merge"] = (time.perf_counter() - start, 0, 0)
+            report = os.path.join(work, "merged.json")
+        seen = requests(port)
+        with open(report) as f:
+            doc = json.load(f)
+        return steps, seen, doc, names
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def outcomes(doc, names):
+    out = set()
+    for c in doc["changes"]:
+        address = c["address"]
+        for account, name in names.items():
+            address = address.replace(account, name)
+        out.add((address, c["action"], c["status"]))
+    return out
+
+
+def fleet(binary, kind, latency_ms, members, shards):
+    print(f"binary: {kind}; organization of {members} members + management; {shards} shards; "
+          f"+{latency_ms:g} ms/request; regions us-east-1, eu-west-1; --concurrency 64 per process")
+    with tempfile.TemporaryDirectory() as work:
+        one_dir, fleet_dir = os.path.join(work, "one"), os.path.join(work, "fleet")
+        os.makedirs(one_dir)
+        os.makedirs(fleet_dir)
+        one_steps, one_seen, one_doc, one_names = fleet_side(binary, latency_ms, members, shards, one_dir, False)
+        steps, seen, merged, names = fleet_side(binary, latency_ms, members, shards, fleet_dir, True)
+    a, b = outcomes(one_doc, one_names), outcomes(merged, names)
+    same = a == b and one_doc["outcome"] == merged["outcome"]
+    accounts = members + 1
+    print(f"{'step':<22} {'wall s':>8} {'peak MiB':>9} {'accounts':>8}")
+    for name, (wall, rss, n) in list(one_steps.items()) + list(steps.items()):
+        print(f"{name:<22} {wall:>8.2f} {rss / 1024:>9.1f} {n:>8}")
+    fleet_wall = sum(w for k, (w, _, _) in steps.items() if k != "shard task-seconds")
+    one_wall = one_steps["one process"][0]
+    print(f"wall: one process {one_wall:.2f} s; fleet (organization step + list + shards + merge) "
+          f"{fleet_wall:.2f} s ({one_wall / fleet_wall:.2f}x)")
+    for label, n, wall in [("one process", len(one_seen), one_wall), ("fleet", len(seen), fleet_wall)]:
+        busy = sum(r.get("seconds", 0.0) for r in (one_seen if label == "one process" else seen))
+        print(f"{label}: {n} requests, {n / accounts:.1f} per account, {busy / wall:.1f} in flight on average")
+    count = lambda seen: collections.Counter(f"{r.get('service')}:{r.get('action') or r.get('method')}" for r in seen)
+    a_counts, b_counts = count(one_seen), count(seen)
+    differ = sorted(set(a_counts) | set(b_counts), key=lambda k: -abs(a_counts[k] - b_counts[k]))[:6]
+    print("requests that differ (one process / fleet): " +
+          ", ".join(f"{k} {a_counts[k]}/{b_counts[k]}" for k in differ if a_counts[k] != b_counts[k]))
+    per_account_seconds = steps["shard task-seconds"][0] / steps["shard task-seconds"][2]
+    print(f"per account (shards): {per_account_seconds:.2f} task-seconds, "
+          f"{steps['shards at once'][1] / 1024 / (accounts / shards):.2f} MiB of a shard's peak")
+    print(f"merged report equals one process's run (changes, actions, statuses, outcome): {same} "
+          f"({len(a)} changes; differences: {sorted(a ^ b)[:5]})")
+    if not same:
+        sys.exit(1)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--latency-ms", type=float, default=50.0)
@@ -141,6 +323,8 @@ def main():
     p.add_argument("--binary", help="time this binary instead of building one (to compare builds)")
     p.add_argument("--accounts", help="organization run: member counts, comma-separated (1,10,50)")
     p.add_argument("--account-concurrency", type=int, default=0, help="default: the tool's own")
+    p.add_argument("--fleet", type=int, help="fleet simulation: members of the emulated organization (200)")
+    p.add_argument("--shards", type=int, default=8, help="with --fleet: shards run as concurrent processes")
     a = p.parse_args()
 
     subprocess.run([os.path.join(ROOT, "scripts/install-emulator.sh")], check=True)
@@ -151,6 +335,11 @@ def main():
         subprocess.run(["cargo", "build", "--quiet", "--bin", "baseline", *profile], cwd=ROOT, check=True)
         binary = os.path.join(ROOT, "target", "release" if a.release else "debug", "baseline")
         kind = f"{'release' if a.release else 'debug'} build"
+
+    if a.fleet:
+        latency = a.latency_ms if "--latency-ms" in sys.argv else 100.0
+        fleet(binary, kind, latency, a.fleet, a.shards)
+        return
 
     if a.accounts:
         latency = a.latency_ms if "--latency-ms" in sys.argv else 500.0

@@ -91,6 +91,11 @@ pub struct MergeArgs {
     /// s3://bucket/prefix/ (every *.json key under it).
     #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<String>,
+    /// The shards' manifest (`shards.json`, as `baseline accounts --write-shards` wrote it:
+    /// a file or s3://bucket/key): every account of its shard files must be covered by a
+    /// report, or it is a failure of its missing shard, even when no report mentions it.
+    #[arg(long, value_name = "FILE|s3://BUCKET/KEY")]
+    pub expect: Option<String>,
     /// The previous merged report (file or s3://bucket/key): adds what changed since. Not
     /// there yet (the first week) is a warning, not an error.
     #[arg(long, value_name = "FILE|s3://BUCKET/KEY")]
@@ -109,7 +114,7 @@ pub struct AccountsArgs {
     /// The baseline file.
     #[arg(long, short, env = "BASELINE_FILE", default_value = "baseline.toml")]
     pub baseline: PathBuf,
-    /// Group the accounts into this many shards (round robin by account id): each line
+    /// Group the accounts into this many shards (by a hash of the account id, so an account keeps its shard): each line
     /// then carries its `shard`, 0 to N-1.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub shards: Option<u16>,

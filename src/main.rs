@@ -133,6 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     };
 
     let mut only = run.accounts.clone();
+    let mut from_file = Vec::new();
     let remote_file = run
         .account_file
         .as_deref()
@@ -144,8 +145,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     {
         let text = std::fs::read_to_string(file)
             .map_err(|e| anyhow::anyhow!("{file}: cannot read the account file: {e}"))?;
-        only.extend(read_account_file(file, &text)?);
+        from_file.extend(read_account_file(file, &text)?);
     }
+    only.extend(from_file.iter().map(|(id, _)| id.clone()));
     check_account_ids(&only)?;
     let organization = baseline.organization.as_ref().filter(|o| o.enabled);
     let flag = [
@@ -167,7 +169,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Some(file) = remote_file {
         // A shard's file in S3 (what `baseline accounts --write-shards s3://…` wrote).
         let bytes = report_cmd::read_uri(&session, file).await?;
-        only.extend(read_account_file(file, &String::from_utf8_lossy(&bytes))?);
+        let listed = read_account_file(file, &String::from_utf8_lossy(&bytes))?;
+        only.extend(listed.iter().map(|(id, _)| id.clone()));
+        from_file.extend(listed);
         check_account_ids(&only)?;
     }
     let session = Arc::new(session);
@@ -194,7 +198,30 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 account: ctx.account.clone(),
                 partition: ctx.partition.clone(),
             };
-            let selection = select_accounts(&session, &caller, config, &only).await?;
+            let selection = match &run.account_file {
+                // A shard takes its accounts from its file, which `baseline accounts` wrote
+                // from the organization's listing minutes before: thousands of shards do
+                // not each page through ListAccounts (20 accounts a page, throttled per
+                // organization). exclude_accounts and `accounts` still apply; an account
+                // suspended since the listing fails alone, at its role.
+                Some(_) => {
+                    let listed: Vec<baseline::organization::OrgAccount> = only
+                        .iter()
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
+                        .map(|id| baseline::organization::OrgAccount {
+                            id: id.clone(),
+                            name: from_file
+                                .iter()
+                                .find_map(|(i, n)| (i == id).then(|| n.clone()).flatten())
+                                .unwrap_or_else(|| id.clone()),
+                            status: "ACTIVE".into(),
+                        })
+                        .collect();
+                    baseline::organization::select(config, &listed, None, &only)
+                }
+                None => select_accounts(&session, &caller, config, &only).await?,
+            };
             // With a log archive, its buckets and key let the organization write: by id.
             let org_id = match &config.log_archive {
                 Some(_) => Some(
@@ -384,7 +411,7 @@ impl Scope {
 
 /// `--account-file`: the `account` of `baseline accounts`' JSON lines (or `id`), or one
 /// id per line.
-fn read_account_file(path: &str, text: &str) -> anyhow::Result<Vec<String>> {
+fn read_account_file(path: &str, text: &str) -> anyhow::Result<Vec<(String, Option<String>)>> {
     let mut ids = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -395,12 +422,13 @@ fn read_account_file(path: &str, text: &str) -> anyhow::Result<Vec<String>> {
             true => serde_json::from_str::<serde_json::Value>(line)
                 .ok()
                 .and_then(|v| {
+                    let name = v["name"].as_str().map(str::to_owned);
                     v["account"]
                         .as_str()
                         .or(v["id"].as_str())
-                        .map(str::to_owned)
+                        .map(|id| (id.to_owned(), name))
                 }),
-            false => Some(line.to_owned()),
+            false => Some((line.to_owned(), None)),
         };
         match id {
             Some(id) => ids.push(id),

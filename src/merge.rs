@@ -34,6 +34,7 @@ pub enum MergeError {
 }
 
 /// A report read from `source` (a file path or an S3 URI).
+#[derive(Clone)]
 pub struct Source {
     pub source: String,
     pub report: Value,
@@ -95,7 +96,18 @@ fn account_rank(a: &Value) -> u8 {
 /// (a shard lists the organization's other accounts as skipped); a change or failure two
 /// reports hold (an account of the organization step listed in a shard too) is the one
 /// of the report that finished last. Counts are recomputed from the merged lists.
-pub fn merge(mut sources: Vec<Source>, previous: Option<&Value>) -> Result<Value, MergeError> {
+pub fn merge(sources: Vec<Source>, previous: Option<&Value>) -> Result<Value, MergeError> {
+    merge_expecting(sources, previous, &[])
+}
+
+/// [`merge`], where `expected` are the accounts the shards were given (`--expect`, from
+/// `shards.json`): one that no report mentions at all is a failure of its missing shard,
+/// like one that every report leaves out as another shard's.
+pub fn merge_expecting(
+    mut sources: Vec<Source>,
+    previous: Option<&Value>,
+    expected: &[(String, Option<String>)],
+) -> Result<Value, MergeError> {
     if sources.is_empty() {
         return Err(MergeError::Empty);
     }
@@ -196,6 +208,16 @@ pub fn merge(mut sources: Vec<Source>, previous: Option<&Value>) -> Result<Value
         }));
     }
 
+    for (id, name) in expected {
+        accounts.entry(id.clone()).or_insert_with(|| {
+            let mut entry = json!({"account": id, "management": false,
+                                   "skipped": crate::organization::NOT_NAMED});
+            if let Some(name) = name {
+                entry["name"] = json!(name);
+            }
+            entry
+        });
+    }
     // An account every report leaves out as another shard's was in no shard that wrote a
     // report (its task failed before the end, or the shards listed were not all run): it
     // failed, it was not skipped.
@@ -625,6 +647,51 @@ mod tests {
         let page = crate::html::page(&plan, Some(&results), "now");
         assert!(page.contains("account-222222222222"), "{page}");
         assert!(page.contains("iam.password_policy"));
+    }
+
+    #[test]
+    fn an_expected_account_no_report_mentions_is_a_failure_of_its_missing_shard() {
+        // Shards list only their own accounts; the shard of 333333333333 wrote nothing.
+        let worked = |id: &str| json!({"account": id, "management": false});
+        let sources = ["111111111111", "222222222222"]
+            .into_iter()
+            .enumerate()
+            .map(|(n, id)| Source {
+                source: format!("shard-{n}.json"),
+                report: report(
+                    "2026-12-05T03:01:00Z",
+                    json!([worked(id)]),
+                    json!([]),
+                    json!([]),
+                ),
+            })
+            .collect::<Vec<_>>();
+        let expected: Vec<(String, Option<String>)> =
+            ["111111111111", "222222222222", "333333333333"]
+                .into_iter()
+                .map(|id| (id.to_owned(), Some(format!("name-{id}"))))
+                .collect();
+        let complete = merge(sources.clone(), None).unwrap();
+        assert_eq!(
+            complete["exit_code"], 0,
+            "without --expect the gap is invisible"
+        );
+        let merged = merge_expecting(sources, None, &expected).unwrap();
+        assert_eq!(merged["exit_code"], 1);
+        let missing = merged["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["account"] == "333333333333")
+            .unwrap();
+        assert!(
+            missing["error"]
+                .as_str()
+                .unwrap()
+                .contains("no shard's report")
+        );
+        assert_eq!(missing["name"], "name-333333333333");
+        assert_eq!(merged["failures"][0]["error"]["code"], "NoShardReport");
     }
 
     #[test]

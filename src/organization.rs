@@ -320,12 +320,13 @@ pub fn select(
     Selection { targeted, skipped }
 }
 
-/// The shard (0-based) of an account among `shards`: from a hash of its id (FNV-1a), so
-/// that an account keeps its shard when others join, leave or are filtered out.
-/// Why a run leaves out an account `--account` / `--account-file` did not name: in a
-/// shard's report, the organization's accounts of the other shards.
+/// Why a run leaves out an account `--account` did not name: in the `--org-only` step's
+/// report, the organization's accounts the shards work on (a shard reads its accounts from
+/// its file and lists nothing else).
 pub const NOT_NAMED: &str = "not named by --account";
 
+/// The shard (0-based) of an account among `shards`: from a hash of its id (FNV-1a), so
+/// that an account keeps its shard when others join, leave or are filtered out.
 pub fn shard_of(account: &str, shards: usize) -> usize {
     let hash = account.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)

@@ -181,6 +181,15 @@ async fn read_sources(lazy: &mut Lazy<'_>, args: &MergeArgs) -> anyhow::Result<V
     Ok(sources)
 }
 
+/// Reads a local file or `s3://bucket/key` (connecting only for S3).
+async fn read(lazy: &mut Lazy<'_>, uri: &str) -> anyhow::Result<Vec<u8>> {
+    match s3_uri(uri) {
+        Some((bucket, key)) if !key.is_empty() => get(&lazy.s3().await?, bucket, key).await,
+        Some(_) => anyhow::bail!("{uri}: expected s3://bucket/key"),
+        None => std::fs::read(uri).with_context(|| format!("cannot read {uri}")),
+    }
+}
+
 async fn write(lazy: &mut Lazy<'_>, dest: &str, body: String, kind: &str) -> anyhow::Result<()> {
     if s3_uri(dest).is_some() {
         return put(&lazy.s3().await?, dest, body, kind).await;
@@ -218,8 +227,24 @@ pub async fn merge(g: &cli::Global, args: &MergeArgs) -> anyhow::Result<u8> {
             }
         }
     };
+    let mut expected = Vec::new();
+    if let Some(manifest) = &args.expect {
+        let bytes = read(&mut lazy, manifest).await?;
+        let items: Vec<serde_json::Value> = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{manifest}: not the JSON array of shards.json"))?;
+        for item in &items {
+            let Some(file) = item["account_file"].as_str() else {
+                anyhow::bail!("{manifest}: an item without \"account_file\": {item}");
+            };
+            let text = read(&mut lazy, file).await?;
+            expected.extend(super::read_account_file(
+                file,
+                &String::from_utf8_lossy(&text),
+            )?);
+        }
+    }
     let sources = read_sources(&mut lazy, args).await?;
-    let merged = merge::merge(sources, previous.as_ref())?;
+    let merged = merge::merge_expecting(sources, previous.as_ref(), &expected)?;
     let json = serde_json::to_string_pretty(&merged).expect("JSON always serializes") + "\n";
     for dest in &args.report {
         write(&mut lazy, dest, json.clone(), "application/json").await?;

@@ -175,6 +175,7 @@ async fn shards_run_as_processes_merge_into_the_report_of_one_run() {
         })
         .collect();
     // The shards at once, as a scheduler runs them.
+    fleet.clear_requests();
     let spawned: Vec<std::process::Child> = files
         .iter()
         .map(|(n, file)| {
@@ -197,6 +198,17 @@ async fn shards_run_as_processes_merge_into_the_report_of_one_run() {
     for mut child in spawned {
         assert!(child.wait().unwrap().success(), "a shard failed");
     }
+    // A shard takes its accounts from its file: thousands of shards do not each page
+    // through the organization's listing.
+    let listings: Vec<Value> = fleet
+        .requests()
+        .into_iter()
+        .filter(|r| r["action"] == "ListAccounts")
+        .collect();
+    assert!(
+        listings.is_empty(),
+        "shards listed the organization: {listings:?}"
+    );
 
     let merged_path = dir.path().join("merged.json");
     let html = dir.path().join("merged.html");
@@ -207,6 +219,8 @@ async fn shards_run_as_processes_merge_into_the_report_of_one_run() {
         .arg(&reports)
         .arg("--previous")
         .arg(dir.path().join("latest/merged.json"))
+        .arg("--expect")
+        .arg(written.join("shards.json"))
         .arg("--report")
         .arg(dir.path().join("latest/merged.json"))
         .arg("--report")
@@ -273,6 +287,58 @@ async fn shards_run_as_processes_merge_into_the_report_of_one_run() {
         .unwrap();
     let doc: Value = serde_json::from_slice(&again.stdout).expect("JSON");
     assert_eq!(doc["drift"]["new"], serde_json::json!([]));
+
+    // A shard lost without a report, and no organization step's report to name its
+    // accounts: --expect (the manifest) still makes each of them a failure.
+    let partial = dir.path().join("partial");
+    std::fs::create_dir(&partial).unwrap();
+    for n in files.keys().skip(1) {
+        let name = format!("shard-{n}.json");
+        std::fs::copy(reports.join(&name), partial.join(&name)).unwrap();
+    }
+    let lost: BTreeSet<String> = std::fs::read_to_string(&files[files.keys().next().unwrap()])
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["account"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let blind = fleet
+        .baseline()
+        .args(["report", "merge"])
+        .arg(&partial)
+        .output()
+        .unwrap();
+    assert_eq!(
+        blind.status.code(),
+        Some(0),
+        "without --expect the gap is invisible"
+    );
+    let expecting = fleet
+        .baseline()
+        .args(["report", "merge"])
+        .arg(&partial)
+        .arg("--expect")
+        .arg(written.join("shards.json"))
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(expecting.status.code(), Some(1), "{}", output(&expecting));
+    let doc: Value = serde_json::from_slice(&expecting.stdout).expect("JSON");
+    let failed: BTreeSet<String> = doc["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["error"]["code"] == "NoShardReport")
+        .map(|f| f["account"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        failed, lost,
+        "each account of the lost shard fails, and only those"
+    );
 
     // The same hand-off through S3, as the Step Functions deployment runs it.
     fleet
