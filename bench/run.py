@@ -88,13 +88,7 @@ def measure_organization(binary, baseline, latency_ms, members, concurrency, acc
 
 
 def run_plan(binary, port, baseline, concurrency, extra=()):
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_EC2_METADATA_DISABLED": "true", "NO_COLOR": "1",
-    }
+    env = binary_env(port)
     args = [binary, "plan", "--baseline", baseline, "--quiet"]
     if concurrency:
         args += ["--concurrency", str(concurrency)]
@@ -140,30 +134,8 @@ def measure(binary, baseline, latency_ms, runs, concurrency):
         proc.wait()
 
 
-FLEET_BASELINE = """
-regions = ["us-east-1", "eu-west-1"]
-
-[password_policy]
-enabled = true
-minimum_length = 14
-
-[ebs_encryption]
-enabled = true
-
-[s3_block_public_access]
-enabled = true
-
-[default_vpc]
-enabled = true
-delete = true
-
-[guardduty]
-enabled = true
-
-[organization]
-enabled = true
-delegated_admin = "{tooling}"
-"""
+# The fleet test's baseline (tests/it/fleet.rs), with the tooling account named.
+FLEET_ORGANIZATION = '\n[organization]\nenabled = true\ndelegated_admin = "{tooling}"\n'
 
 
 def binary_env(port):
@@ -176,15 +148,18 @@ def binary_env(port):
     }
 
 
-def timed(binary, port, args, what, ok=(0,)):
+def measured(binary, port, args, what, ok=(0,)):
+    """Runs `baseline ARGS`: (wall seconds, peak RSS in KiB); exits the benchmark if it fails."""
+    err = tempfile.TemporaryFile()
     start = time.perf_counter()
-    proc = subprocess.Popen([binary, *args], env=binary_env(port), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    out, err = proc.communicate()
+    proc = subprocess.Popen([binary, *args], env=binary_env(port), stdout=subprocess.DEVNULL, stderr=err)
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    if proc.returncode not in ok:
-        sys.exit(f"{what} exited {proc.returncode}: {err.decode()[-2000:]}")
-    return wall, out.decode()
+    code = os.waitstatus_to_exitcode(status)
+    if code not in ok:
+        err.seek(0)
+        sys.exit(f"{what} exited {code}: {err.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss
 
 
 def fleet_side(binary, latency_ms, members, shards, work, sharded):
@@ -199,33 +174,26 @@ def fleet_side(binary, latency_ms, members, shards, work, sharded):
         names = {json.loads(l)["account"]: json.loads(l)["name"] for l in listing.splitlines()}
         tooling = next(a for a, n in names.items() if n == "member-0")
         baseline = os.path.join(work, f"fleet-{'sharded' if sharded else 'one'}.toml")
+        with open(os.path.join(ROOT, "bench/fleet.toml")) as f:
+            text = f.read()
         with open(baseline, "w") as f:
-            f.write(FLEET_BASELINE.format(tooling=tooling))
+            f.write(text + FLEET_ORGANIZATION.format(tooling=tooling))
         # Warm the emulator up (moto builds each account's region backends on first use).
-        timed(binary, port, ["plan", "--quiet", "--baseline", baseline], "warm-up plan", ok=(0, 2))
+        measured(binary, port, ["plan", "--quiet", "--baseline", baseline], "warm-up plan", ok=(0, 2))
         requests(port, clear=True)
         steps = {}
         if not sharded:
             report = os.path.join(work, "one.json")
-            start = time.perf_counter()
-            p = subprocess.Popen([binary, "apply", "--auto-approve", "--quiet", "--baseline", baseline,
-                                  "--report", report], env=binary_env(port),
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            _, status, usage = os.wait4(p.pid, 0)
-            steps["one process"] = (time.perf_counter() - start, usage.ru_maxrss, members + 1)
-            if os.waitstatus_to_exitcode(status) != 0:
-                sys.exit(f"apply exited {os.waitstatus_to_exitcode(status)}: {p.stderr.read().decode()[-2000:]}")
+            steps["one process"] = measured(
+                binary, port, ["apply", "--auto-approve", "--quiet", "--baseline", baseline, "--report", report],
+                "apply") + (members + 1,)
         else:
             reports = os.path.join(work, "reports")
             os.makedirs(reports, exist_ok=True)
-            start = time.perf_counter()
-            p = subprocess.Popen([binary, "apply", "--auto-approve", "--quiet", "--org-only", "--baseline", baseline,
-                                  "--report", os.path.join(reports, "organization.json")],
-                                 env=binary_env(port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            _, status, usage = os.wait4(p.pid, 0)
-            if os.waitstatus_to_exitcode(status) != 0:
-                sys.exit(f"--org-only exited: {p.stderr.read().decode()[-2000:]}")
-            steps["organization step"] = (time.perf_counter() - start, usage.ru_maxrss, 2)
+            steps["organization step"] = measured(
+                binary, port, ["apply", "--auto-approve", "--quiet", "--org-only", "--baseline", baseline,
+                               "--report", os.path.join(reports, "organization.json")],
+                "apply --org-only") + (2,)
             start = time.perf_counter()
             shard_dir = os.path.join(work, "shards")
             subprocess.run([binary, "accounts", "--quiet", "--baseline", baseline, "--shards", str(shards),

@@ -145,7 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     {
         let text = std::fs::read_to_string(file)
             .map_err(|e| anyhow::anyhow!("{file}: cannot read the account file: {e}"))?;
-        from_file.extend(read_account_file(file, &text)?);
+        from_file = read_account_file(file, &text)?;
     }
     only.extend(from_file.iter().map(|(id, _)| id.clone()));
     check_account_ids(&only)?;
@@ -169,9 +169,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Some(file) = remote_file {
         // A shard's file in S3 (what `baseline accounts --write-shards s3://…` wrote).
         let bytes = report_cmd::read_uri(&session, file).await?;
-        let listed = read_account_file(file, &String::from_utf8_lossy(&bytes))?;
-        only.extend(listed.iter().map(|(id, _)| id.clone()));
-        from_file.extend(listed);
+        from_file = read_account_file(file, &String::from_utf8_lossy(&bytes))?;
+        only.extend(from_file.iter().map(|(id, _)| id.clone()));
         check_account_ids(&only)?;
     }
     let session = Arc::new(session);
@@ -205,19 +204,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 // organization). exclude_accounts and `accounts` still apply; an account
                 // suspended since the listing fails alone, at its role.
                 Some(_) => {
-                    let listed: Vec<baseline::organization::OrgAccount> = only
-                        .iter()
-                        .collect::<std::collections::BTreeSet<_>>()
-                        .into_iter()
-                        .map(|id| baseline::organization::OrgAccount {
-                            id: id.clone(),
-                            name: from_file
-                                .iter()
-                                .find_map(|(i, n)| (i == id).then(|| n.clone()).flatten())
-                                .unwrap_or_else(|| id.clone()),
-                            status: "ACTIVE".into(),
-                        })
-                        .collect();
+                    let listed = baseline::organization::listed_from_file(&only, &from_file);
                     baseline::organization::select(config, &listed, None, &only)
                 }
                 None => select_accounts(&session, &caller, config, &only).await?,

@@ -9,7 +9,7 @@
 
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// `[organization]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -318,6 +318,27 @@ pub fn select(
         }
     }
     Selection { targeted, skipped }
+}
+
+/// The accounts of a shard's `--account-file` (and any `--account`), as a listing to
+/// [`select`] from instead of `ListAccounts`: the file was written from the listing by
+/// `baseline accounts`, so each is taken as active, with the file's name (or its id).
+pub fn listed_from_file(ids: &[String], names: &[(String, Option<String>)]) -> Vec<OrgAccount> {
+    let names: BTreeMap<&str, &str> = names
+        .iter()
+        .filter_map(|(id, name)| Some((id.as_str(), name.as_deref()?)))
+        .collect();
+    ids.iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(|id| OrgAccount {
+            id: id.clone(),
+            name: names
+                .get(id.as_str())
+                .map_or_else(|| id.clone(), |n| (*n).to_owned()),
+            status: "ACTIVE".into(),
+        })
+        .collect()
 }
 
 /// Why a run leaves out an account `--account` did not name: in the `--org-only` step's

@@ -192,19 +192,13 @@ pub fn member_policy(
     arns: &Arns,
     purpose: Purpose,
 ) -> Value {
-    use crate::controls::Seat;
     let central_logs = baseline
         .organization
         .as_ref()
         .is_some_and(|o| o.enabled && o.log_archive.is_some());
     let mut grants = vec![discovery()];
     for control in controls {
-        let management_only = match control.seat() {
-            Seat::Management => true,
-            Seat::OrganizationTrail => central_logs,
-            Seat::Every | Seat::DelegatedAdmin | Seat::LogArchive => false,
-        };
-        if !management_only {
+        if !control.seat().management_only(central_logs) {
             grants.extend(control.permissions(baseline, arns));
         }
     }

@@ -54,8 +54,15 @@ fn s3_of(session: &Session) -> aws_sdk_s3::Client {
 
 /// Reads a local file or `s3://bucket/key`.
 pub async fn read_uri(session: &Session, uri: &str) -> anyhow::Result<Vec<u8>> {
+    read_with(Some(&s3_of(session)), uri).await
+}
+
+/// Reads `uri`: with `s3`, which its callers give whenever `uri` is an S3 URI.
+async fn read_with(s3: Option<&aws_sdk_s3::Client>, uri: &str) -> anyhow::Result<Vec<u8>> {
     match s3_uri(uri) {
-        Some((bucket, key)) if !key.is_empty() => get(&s3_of(session), bucket, key).await,
+        Some((bucket, key)) if !key.is_empty() => {
+            get(s3.expect("an S3 client for an S3 URI"), bucket, key).await
+        }
         Some(_) => anyhow::bail!("{uri}: expected s3://bucket/key"),
         None => std::fs::read(uri).with_context(|| format!("cannot read {uri}")),
     }
@@ -181,13 +188,13 @@ async fn read_sources(lazy: &mut Lazy<'_>, args: &MergeArgs) -> anyhow::Result<V
     Ok(sources)
 }
 
-/// Reads a local file or `s3://bucket/key` (connecting only for S3).
+/// [`read_uri`], connecting only for S3.
 async fn read(lazy: &mut Lazy<'_>, uri: &str) -> anyhow::Result<Vec<u8>> {
-    match s3_uri(uri) {
-        Some((bucket, key)) if !key.is_empty() => get(&lazy.s3().await?, bucket, key).await,
-        Some(_) => anyhow::bail!("{uri}: expected s3://bucket/key"),
-        None => std::fs::read(uri).with_context(|| format!("cannot read {uri}")),
-    }
+    let s3 = match s3_uri(uri) {
+        Some(_) => Some(lazy.s3().await?),
+        None => None,
+    };
+    read_with(s3.as_ref(), uri).await
 }
 
 async fn write(lazy: &mut Lazy<'_>, dest: &str, body: String, kind: &str) -> anyhow::Result<()> {

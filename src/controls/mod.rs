@@ -80,6 +80,17 @@ impl Seat {
             Seat::LogArchive | Seat::OrganizationTrail => central_logs,
         }
     }
+
+    /// Whether a control of this seat runs with the management account's own identity
+    /// only, never through `member_role`: the management account's steps, and the
+    /// organization trail when the organization has central logs.
+    pub fn management_only(self, central_logs: bool) -> bool {
+        match self {
+            Seat::Management => true,
+            Seat::OrganizationTrail => central_logs,
+            Seat::Every | Seat::DelegatedAdmin | Seat::LogArchive => false,
+        }
+    }
 }
 
 /// What a control works on: the account, and the region of this target.

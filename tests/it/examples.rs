@@ -25,18 +25,23 @@ fn read_json(path: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-#[test]
-fn the_cloudformation_template_passes_cfn_lint() {
+/// Asserts that `cfn-lint` passes the template at `path` (under the project's root).
+fn assert_cfn_lint_passes(path: &str) {
     let out = Command::new(tool("cfn-lint"))
-        .arg(root().join("examples/aws-native/baseline-weekly.template.json"))
+        .arg(root().join(path))
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{}{}",
+        "{path}: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn the_cloudformation_template_passes_cfn_lint() {
+    assert_cfn_lint_passes("examples/aws-native/baseline-weekly.template.json");
 }
 
 #[test]
@@ -163,6 +168,26 @@ fn the_dockerfile_is_multi_stage_and_runs_as_non_root() {
     assert!(final_stage.contains("ENTRYPOINT [\"/usr/local/bin/baseline\"]"));
 }
 
+/// `baseline permissions EXTRA… --account * --partition aws --baseline BASELINE`, with no
+/// AWS environment (the command then makes no call).
+fn generated_policy(baseline: &Path, extra: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_baseline"))
+        .arg("permissions")
+        .args(extra)
+        .args(["--account", "*", "--partition", "aws", "--baseline"])
+        .arg(baseline)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Does `pattern` (an IAM action, maybe with `*`) match `action`?
 fn matches(pattern: &str, action: &str) -> bool {
     match pattern.split_once('*') {
@@ -182,24 +207,7 @@ fn the_generated_policy_allows_every_action_the_controls_document() {
     .replace("@example.com", "@acme-security.io")
     .replace("+81-3-0000-0000", "+81-3-5555-1234");
     let file = crate::emulator::baseline_file(&everything);
-    let out = Command::new(env!("CARGO_BIN_EXE_baseline"))
-        .args([
-            "permissions",
-            "--account",
-            "*",
-            "--partition",
-            "aws",
-            "--baseline",
-        ])
-        .arg(file.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let policy: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let policy = generated_policy(file.path(), &[]);
     let allowed: Vec<String> = policy["Statement"]
         .as_array()
         .unwrap()
@@ -263,39 +271,10 @@ fn fleet() -> Value {
     read_json(&root().join("examples/aws-fleet/fleet.template.json"))
 }
 
-/// `baseline permissions ARGS… --account * --partition aws --baseline baselines/organization.toml`.
-fn organization_policy(extra: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_baseline"))
-        .arg("permissions")
-        .args(extra)
-        .args(["--account", "*", "--partition", "aws", "--baseline"])
-        .arg(root().join("baselines/organization.toml"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn the_fleet_templates_pass_cfn_lint() {
-    for template in ["fleet.template.json", "member-role.template.json"] {
-        let out = Command::new(tool("cfn-lint"))
-            .arg(root().join("examples/aws-fleet").join(template))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{template}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    assert_cfn_lint_passes("examples/aws-fleet/fleet.template.json");
+    assert_cfn_lint_passes("examples/aws-fleet/member-role.template.json");
 }
 
 #[test]
@@ -303,7 +282,7 @@ fn the_fleet_roles_carry_exactly_the_generated_policies() {
     let t = fleet();
     assert_eq!(
         t["Resources"]["BaselinePolicy"]["Properties"]["PolicyDocument"],
-        organization_policy(&[]),
+        generated_policy(&root().join("baselines/organization.toml"), &[]),
         "fleet.template.json's BaselinePolicy is not `baseline permissions --baseline \
          baselines/organization.toml --account '*' --partition aws`"
     );
@@ -311,7 +290,7 @@ fn the_fleet_roles_carry_exactly_the_generated_policies() {
     let r = &member["Resources"];
     assert_eq!(
         r["MemberPolicy"]["Properties"]["PolicyDocument"],
-        organization_policy(&["--member"]),
+        generated_policy(&root().join("baselines/organization.toml"), &["--member"]),
         "member-role.template.json's policy is not `baseline permissions --member …`"
     );
     // The member role trusts the fleet's task role, and nothing else.

@@ -9,26 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 const MEMBERS: usize = 11;
 const SHARDS: usize = 3;
 
-const FLEET: &str = r#"
-regions = ["us-east-1", "eu-west-1"]
-
-[password_policy]
-enabled = true
-minimum_length = 14
-
-[ebs_encryption]
-enabled = true
-
-[s3_block_public_access]
-enabled = true
-
-[default_vpc]
-enabled = true
-delete = true
-
-[guardduty]
-enabled = true
-"#;
+/// The fleet's baseline, also the benchmark's (`bench/run.py --fleet`).
+const FLEET: &str = include_str!("../../bench/fleet.toml");
 
 /// An organization of `MEMBERS` accounts named member-00…; id → name (the management
 /// account as "management"). The ids differ between emulators, the names do not.
